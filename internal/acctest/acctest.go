@@ -1,0 +1,172 @@
+// Package acctest is the acceptance-test harness: it starts the local DynamoDB backend
+// the tests run against, writes the provider block that points at it, and hands out SDK
+// clients for setting up and checking fixtures.
+//
+// Tests run against the local backend unless DDBGLOBAL_ACC_AWS=1, in which case they run
+// against real AWS with the credentials of the environment.
+package acctest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/awsclient"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/provider"
+)
+
+// Region is the default Region of the tests' provider block.
+const Region = "us-east-1"
+
+// Credentials the local backend accepts; any would do.
+const (
+	localAccessKey = "ddbglobaltest"
+	localSecretKey = "ddbglobaltestsecret"
+)
+
+// ProtoV6ProviderFactories serves the provider in-process to terraform.
+var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"ddbglobal": providerserver.NewProtocol6WithError(provider.New("test", "test")()),
+}
+
+// Backend is the DynamoDB endpoint the tests talk to.
+type Backend struct {
+	// Endpoint is empty when the tests run against real AWS.
+	Endpoint string
+	stop     func()
+}
+
+var (
+	backend    *Backend
+	backendErr error
+)
+
+// RealAWS reports whether the tests run against real AWS.
+func RealAWS() bool { return os.Getenv("DDBGLOBAL_ACC_AWS") == "1" }
+
+// startBackend starts the local backend. This is the one place that decides what the
+// acceptance tests run against.
+func startBackend(ctx context.Context) (*Backend, error) {
+	if RealAWS() {
+		return &Backend{stop: func() {}}, nil
+	}
+	srv, err := ddblocal.Start(ctx, ddblocal.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{Endpoint: srv.Endpoint, stop: srv.Stop}, nil
+}
+
+// Main is TestMain for packages with acceptance tests: it prepares Terraform's
+// environment, starts the backend when TF_ACC is set, runs the tests and stops it.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "ddbglobal-acc-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	// Terraform must not read the user's CLI config nor call home.
+	cliConfig := filepath.Join(tmp, "terraformrc")
+	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Setenv("TF_CLI_CONFIG_FILE", cliConfig)
+	os.Setenv("CHECKPOINT_DISABLE", "1")
+
+	if os.Getenv("TF_ACC") != "" {
+		backend, backendErr = startBackend(context.Background())
+		if backendErr == nil {
+			defer backend.stop()
+		}
+	}
+	return m.Run()
+}
+
+// PreCheck fails the test when the backend could not start, and skips it when real-AWS
+// mode lacks credentials.
+func PreCheck(t *testing.T) {
+	t.Helper()
+	if backendErr != nil {
+		t.Fatalf("starting the local DynamoDB backend: %v", backendErr)
+	}
+	if backend == nil {
+		t.Fatal("acceptance tests need acctest.Main as TestMain and TF_ACC=1")
+	}
+	if RealAWS() && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		t.Skip("DDBGLOBAL_ACC_AWS=1 but neither AWS_ACCESS_KEY_ID nor AWS_PROFILE is set")
+	}
+}
+
+// Endpoint is the local backend's URL ("" against real AWS).
+func Endpoint() string { return backend.Endpoint }
+
+// ProviderConfig is the provider block for the tests, pointing at the backend.
+func ProviderConfig() string {
+	if RealAWS() {
+		return fmt.Sprintf("provider \"ddbglobal\" {\n  region = %q\n}\n", Region)
+	}
+	return ProviderConfigWithEndpoint(backend.Endpoint)
+}
+
+// ProviderConfigWithEndpoint is a provider block whose every endpoint is url.
+func ProviderConfigWithEndpoint(url string) string {
+	return fmt.Sprintf(`provider "ddbglobal" {
+  region                      = %[1]q
+  access_key                  = %[2]q
+  secret_key                  = %[3]q
+  skip_credentials_validation = true
+  max_retries                 = 2
+
+  endpoints {
+    dynamodb               = %[4]q
+    dynamodbstreams        = %[4]q
+    applicationautoscaling = %[4]q
+    sts                    = %[4]q
+  }
+}
+`, Region, localAccessKey, localSecretKey, url)
+}
+
+var (
+	clientOnce sync.Once
+	client     *awsclient.Client
+	clientErr  error
+)
+
+// AWS returns SDK clients for fixtures, with the same credentials and endpoints as the
+// provider block.
+func AWS(t *testing.T) *awsclient.Client {
+	t.Helper()
+	clientOnce.Do(func() {
+		cfg := awsclient.Config{Region: Region, SkipCredentialsValidation: true}
+		if !RealAWS() {
+			cfg.AccessKey, cfg.SecretKey = localAccessKey, localSecretKey
+			cfg.Endpoints = awsclient.Endpoints{DynamoDB: backend.Endpoint, DynamoDBStreams: backend.Endpoint,
+				ApplicationAutoScaling: backend.Endpoint, STS: backend.Endpoint}
+		}
+		client, clientErr = awsclient.New(context.Background(), cfg)
+	})
+	if clientErr != nil {
+		t.Fatal(clientErr)
+	}
+	return client
+}
+
+// DynamoDB is a fixture client for a Region.
+func DynamoDB(t *testing.T, region string) *dynamodb.Client {
+	return AWS(t).DynamoDB(region)
+}
