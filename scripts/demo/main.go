@@ -1,0 +1,181 @@
+// Command demo is `make demo`: it starts the local DynamoDB backend, creates the demo
+// table, builds the provider, applies examples/demo with Terraform through a
+// dev_overrides CLI config in a temporary directory, and prints the result.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+)
+
+const (
+	region    = "us-east-1"
+	tableName = "demo-orders"
+)
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("demo: ")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "ddbglobal-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	step("starting the local DynamoDB backend")
+	backend, err := ddblocal.Start(ctx, ddblocal.Options{})
+	if err != nil {
+		return err
+	}
+	defer backend.Stop()
+	fmt.Printf("   %s (pid %d)\n", backend.Endpoint, backend.PID())
+
+	step("creating the demo table " + tableName + " in " + region)
+	if err := createDemoTable(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+
+	step("building the provider")
+	pluginDir := filepath.Join(work, "plugins")
+	if err := sh(ctx, root, nil, "go", "build", "-o", filepath.Join(pluginDir, "terraform-provider-ddbglobal"), "."); err != nil {
+		return err
+	}
+	cliConfig := filepath.Join(work, "terraformrc")
+	if err := os.WriteFile(cliConfig, fmt.Appendf(nil, `provider_installation {
+  dev_overrides {
+    "registry.terraform.io/ddbglobal/ddbglobal" = %q
+  }
+  direct {}
+}
+`, pluginDir), 0o600); err != nil {
+		return err
+	}
+
+	config := filepath.Join(work, "config")
+	if err := copyDir(filepath.Join(root, "examples", "demo"), config); err != nil {
+		return err
+	}
+	env := []string{"TF_CLI_CONFIG_FILE=" + cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+	vars := []string{"-var", "endpoint=" + backend.Endpoint}
+
+	step("terraform apply examples/demo")
+	if err := sh(ctx, config, env, "terraform", append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); err != nil {
+		return err
+	}
+	step("the demo table as the provider describes it")
+	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "table"); err != nil {
+		return err
+	}
+	step("terraform destroy")
+	if err := sh(ctx, config, env, "terraform", append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); err != nil {
+		return err
+	}
+	step("done: the backend stops now")
+	return nil
+}
+
+func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
+
+func createDemoTable(ctx context.Context, endpoint string) error {
+	client := dynamodb.New(dynamodb.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
+	})
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(tableName),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("customer"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("order"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("customer"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("order"), KeyType: types.KeyTypeRange},
+		},
+		BillingMode:         types.BillingModePayPerRequest,
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+	})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", tableName, err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 200 * time.Millisecond })
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, time.Minute); err != nil {
+		return err
+	}
+	for i := 1; i <= 3; i++ {
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(tableName),
+			Item: map[string]types.AttributeValue{
+				"customer": &types.AttributeValueMemberS{Value: "c-42"},
+				"order":    &types.AttributeValueMemberS{Value: fmt.Sprintf("o-%03d", i)},
+				"total":    &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.95", 10*i)},
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Println("   3 orders written")
+	return nil
+}
+
+func sh(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %v: %w", name, args, err)
+	}
+	return nil
+}
+
+func copyDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
