@@ -1,0 +1,73 @@
+// Package emulator is a local multi-Region DynamoDB: a Go front server on one
+// endpoint that speaks DynamoDB and DynamoDB Streams (JSON 1.0) and Application
+// Auto Scaling (JSON 1.1), over one DynamoDB Local process that it starts and
+// stops itself.
+//
+// # What the front does
+//
+//   - The Region comes from the SigV4 credential scope; any credentials are
+//     accepted and all callers share one account (AccountID). DynamoDB Local keeps
+//     data per access key and Region, so the front forwards with one fixed access
+//     key, and rewrites DynamoDB Local's "ddblocal" ARNs to the caller's Region and
+//     AccountID in answers (and back in requests: stream ARNs, iterators,
+//     ResourceArn).
+//   - Global tables 2019.11.21: UpdateTable ReplicaUpdates (Create/Update/Delete)
+//     with AWS's rules and errors, replicas CREATING→ACTIVE and DELETING→gone after
+//     the configured delays, existing items copied into a new replica, then every
+//     write in any member replicated to the others after the replication delay
+//     (last writer wins; one stream record in each destination; replicated writes
+//     are not replicated back). DescribeTable shows Replicas[] and
+//     GlobalTableVersion; the first replica enables a NEW_AND_OLD_IMAGES stream.
+//     Settings changes (UpdateTable, UpdateTimeToLive) are repeated in every member.
+//   - Global tables 2017.11.29: CreateGlobalTable, DescribeGlobalTable,
+//     UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
+//     UpdateGlobalTableSettings, with legacy item and stream behaviour: a source
+//     write is stamped by a second write adding aws:rep:updatetime and
+//     aws:rep:updateregion; destinations receive a PutItem carrying them; deletes
+//     reach destinations in two phases (aws:rep:deleting, then DeleteItem).
+//   - What DynamoDB Local lacks: tags, SSE descriptions, point-in-time recovery
+//     settings and Application Auto Scaling targets and policies are kept in the
+//     front.
+//
+// # Admin API
+//
+// The same operations exist as methods on *Server and over HTTP under
+// /_emulator/ on the emulator's endpoint (JSON bodies; durations as "250ms"
+// strings or numbers of milliseconds):
+//
+//	POST   /_emulator/reset                  Reset: delete every table, forget all state
+//	GET    /_emulator/delays                 CurrentDelays
+//	POST   /_emulator/delays                 SetDelays {"replicaCreate":"2s","replicaDelete":"1s","replication":"200ms","upgrade":"1s"}
+//	GET    /_emulator/faults                 Faults
+//	POST   /_emulator/faults                 AddFault (a Fault as JSON) → {"id":N}
+//	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults
+//	POST   /_emulator/trim-stream            TrimStream {"region":"us-east-1","table":"T"}
+//	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"}
+//	POST   /_emulator/fail-replica-creation  FailReplicaCreation {"region":"eu-west-1","table":"T","description":"..."}
+//	GET    /_emulator/upgrade-check?table=T  CheckUpgrade: the console's prerequisites
+//	POST   /_emulator/upgrade                UpdateVersion {"table":"T","after":"5s"} (409 with the failed checks when refused)
+//	GET    /_emulator/upgrade?table=T        UpgradeState
+//
+// Fault kinds: an error code with HTTP status and rate per operation, Region and
+// table (ProvisionedThroughputExceededException 400, InternalServerError 500,
+// ...); added latency; a fraction of BatchWriteItem requests returned as
+// UnprocessedItems; trimmed stream records (TrimmedDataAccessException); iterators
+// that expire early (ExpiredIteratorException); a replica create that ends in
+// CREATION_FAILED. Each rule has its own seeded RNG, so runs are reproducible.
+//
+// "Update version" stands in for the console button that upgrades a 2017.11.29
+// global table: it is refused, with the reasons, while TTL, GSI or encryption
+// settings differ between replicas or a replica has provisioned writes without
+// WCU auto scaling; otherwise every member reports UPDATING for the upgrade delay
+// and then GlobalTableVersion 2019.11.21, DescribeGlobalTable answers
+// GlobalTableNotFoundException, and writes replicate as in the current version.
+//
+// # Use
+//
+//	srv, err := emulator.Start(ctx, emulator.Options{Delays: emulator.Delays{ReplicaCreate: 200 * time.Millisecond}})
+//	defer srv.Stop()
+//	// point SDK clients at srv.Endpoint with any static credentials
+//
+// `make emulator` runs cmd/ddbglobal-emulator in the foreground on EMULATOR_ADDR
+// (default 127.0.0.1:8765).
+package emulator

@@ -1,0 +1,359 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// dynamodb handles one DynamoDB call: the operations DynamoDB Local lacks or that
+// global tables change are answered here, the rest are forwarded.
+func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
+	switch req.op {
+	case "CreateTable":
+		return s.createTable(req)
+	case "DescribeTable":
+		return s.decorated(req, "Table")
+	case "UpdateTable":
+		return s.updateTable(req)
+	case "DeleteTable":
+		return s.deleteTable(req)
+	case "UpdateTimeToLive":
+		return s.updateTimeToLive(req)
+	case "TagResource", "UntagResource", "ListTagsOfResource":
+		return s.tags(req)
+	case "UpdateContinuousBackups", "DescribeContinuousBackups":
+		return s.continuousBackups(req)
+	case "CreateGlobalTable":
+		return s.createGlobalTable(req)
+	case "DescribeGlobalTable":
+		return s.describeGlobalTable(req)
+	case "UpdateGlobalTable":
+		return s.updateGlobalTable(req)
+	case "ListGlobalTables":
+		return s.listGlobalTables(req)
+	case "DescribeGlobalTableSettings":
+		return s.describeGlobalTableSettings(req)
+	case "UpdateGlobalTableSettings":
+		return s.updateGlobalTableSettings(req)
+	case "BatchWriteItem":
+		if req.unprocessed == nil {
+			return s.forward(req)
+		}
+		var in struct {
+			RequestItems map[string][]json.RawMessage `json:"RequestItems"`
+		}
+		_ = json.Unmarshal(req.body, &in)
+		if len(in.RequestItems) == 0 {
+			return mergeUnprocessed([]byte(`{}`), req.unprocessed), nil
+		}
+		resp, aerr := s.forward(req)
+		if aerr != nil {
+			return nil, aerr
+		}
+		return mergeUnprocessed(resp, req.unprocessed), nil
+	}
+	return s.forward(req)
+}
+
+// tableDesc is the part of DynamoDB Local's table description the front reads.
+type tableDesc struct {
+	TableName              string          `json:"TableName"`
+	TableStatus            string          `json:"TableStatus"`
+	TableArn               string          `json:"TableArn"`
+	KeySchema              json.RawMessage `json:"KeySchema"`
+	AttributeDefinitions   json.RawMessage `json:"AttributeDefinitions"`
+	GlobalSecondaryIndexes []indexDesc     `json:"GlobalSecondaryIndexes"`
+	LocalSecondaryIndexes  []indexDesc     `json:"LocalSecondaryIndexes"`
+	ProvisionedThroughput  *throughput     `json:"ProvisionedThroughput"`
+	BillingModeSummary     *struct {
+		BillingMode string `json:"BillingMode"`
+	} `json:"BillingModeSummary"`
+	StreamSpecification *struct {
+		StreamEnabled  bool   `json:"StreamEnabled"`
+		StreamViewType string `json:"StreamViewType"`
+	} `json:"StreamSpecification"`
+	LatestStreamArn   string `json:"LatestStreamArn"`
+	ItemCount         int64  `json:"ItemCount"`
+	TableClassSummary *struct {
+		TableClass string `json:"TableClass"`
+	} `json:"TableClassSummary"`
+}
+
+type indexDesc struct {
+	IndexName             string          `json:"IndexName"`
+	KeySchema             json.RawMessage `json:"KeySchema"`
+	Projection            json.RawMessage `json:"Projection"`
+	ProvisionedThroughput *throughput     `json:"ProvisionedThroughput,omitempty"`
+}
+
+type throughput struct {
+	ReadCapacityUnits  int64 `json:"ReadCapacityUnits"`
+	WriteCapacityUnits int64 `json:"WriteCapacityUnits"`
+}
+
+func (t *tableDesc) billingMode() string {
+	if t.BillingModeSummary != nil && t.BillingModeSummary.BillingMode != "" {
+		return t.BillingModeSummary.BillingMode
+	}
+	return "PROVISIONED"
+}
+
+func (t *tableDesc) streamViewType() string {
+	if t.StreamSpecification == nil || !t.StreamSpecification.StreamEnabled {
+		return ""
+	}
+	return t.StreamSpecification.StreamViewType
+}
+
+func (t *tableDesc) tableClass() string {
+	if t.TableClassSummary != nil && t.TableClassSummary.TableClass != "" {
+		return t.TableClassSummary.TableClass
+	}
+	return "STANDARD"
+}
+
+// describeLocal reads a table's description from DynamoDB Local.
+func (s *Server) describeLocal(req *request, region, name string) (*tableDesc, *apiError) {
+	var out struct {
+		Table tableDesc `json:"Table"`
+	}
+	if e := s.ddb(req.ctx, region, "DescribeTable", map[string]string{"TableName": name}, &out); e != nil {
+		if e.Code == "ResourceNotFoundException" {
+			return nil, tableNotFound(name)
+		}
+		return nil, e
+	}
+	return &out.Table, nil
+}
+
+func (s *Server) metaLocked(region, table string) *tableMeta {
+	k := tableKey{region, table}
+	m := s.meta[k]
+	if m == nil {
+		m = &tableMeta{Tags: map[string]string{}}
+		s.meta[k] = m
+	}
+	return m
+}
+
+func (s *Server) createTable(req *request) ([]byte, *apiError) {
+	var in struct {
+		TableName        string   `json:"TableName"`
+		SSESpecification *sseSpec `json:"SSESpecification"`
+		Tags             []tag    `json:"Tags"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	resp, aerr := s.forward(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.mu.Lock()
+	m := &tableMeta{Tags: map[string]string{}}
+	s.meta[tableKey{req.region, in.TableName}] = m
+	if in.SSESpecification != nil && in.SSESpecification.Enabled {
+		m.SSE = normalizeSSE(in.SSESpecification)
+	}
+	for _, t := range in.Tags {
+		m.Tags[t.Key] = t.Value
+	}
+	s.mu.Unlock()
+	return s.decorate(req.region, resp, "TableDescription"), nil
+}
+
+func normalizeSSE(in *sseSpec) *sseSpec {
+	if in == nil || !in.Enabled {
+		return nil
+	}
+	out := *in
+	if out.SSEType == "" {
+		out.SSEType = "KMS"
+	}
+	return &out
+}
+
+// decorated forwards a call whose answer holds a table description and adds what
+// the front knows (replicas, global table version, SSE, status).
+func (s *Server) decorated(req *request, field string) ([]byte, *apiError) {
+	resp, aerr := s.forward(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.decorate(req.region, resp, field), nil
+}
+
+func (s *Server) decorate(region string, resp []byte, field string) []byte {
+	var outer map[string]json.RawMessage
+	if json.Unmarshal(resp, &outer) != nil || outer[field] == nil {
+		return resp
+	}
+	var table map[string]json.RawMessage
+	if json.Unmarshal(outer[field], &table) != nil {
+		return resp
+	}
+	var name string
+	_ = json.Unmarshal(table["TableName"], &name)
+	s.mu.Lock()
+	s.decorateLocked(region, name, table)
+	s.mu.Unlock()
+	outer[field], _ = json.Marshal(table)
+	out, _ := json.Marshal(outer)
+	return out
+}
+
+func (s *Server) decorateLocked(region, name string, table map[string]json.RawMessage) {
+	if m := s.meta[tableKey{region, name}]; m != nil && m.SSE != nil {
+		desc := map[string]string{"Status": "ENABLED", "SSEType": m.SSE.SSEType}
+		if m.SSE.SSEType == "KMS" {
+			key := m.SSE.KMSMasterKeyID
+			if key == "" {
+				key = "arn:aws:kms:" + region + ":" + AccountID + ":key/aws-managed-dynamodb"
+			}
+			desc["KMSMasterKeyArn"] = key
+		}
+		table["SSEDescription"], _ = json.Marshal(desc)
+	}
+	g := s.groups[name]
+	if g == nil || g.members[region] == nil {
+		return
+	}
+	table["GlobalTableVersion"], _ = json.Marshal(g.version)
+	if st := g.tableStatusLocked(region); st != "" {
+		table["TableStatus"], _ = json.Marshal(st)
+	}
+	replicas := []map[string]any{}
+	for _, r := range g.sortedMembers() {
+		if r.region == region {
+			continue
+		}
+		replicas = append(replicas, r.describe())
+	}
+	table["Replicas"], _ = json.Marshal(replicas)
+}
+
+func (s *Server) updateTimeToLive(req *request) ([]byte, *apiError) {
+	var in struct {
+		TableName string `json:"TableName"`
+	}
+	_ = json.Unmarshal(req.body, &in)
+	resp, aerr := s.forward(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.propagate(req, in.TableName, "UpdateTimeToLive", req.body)
+	return resp, nil
+}
+
+// propagate repeats a settings change in every other member of a 2019.11.21
+// global table, as AWS does (legacy tables do not sync settings).
+func (s *Server) propagate(req *request, table, op string, body []byte) {
+	s.mu.Lock()
+	var regions []string
+	if g := s.groups[table]; g != nil && g.version == versionCurrent && g.members[req.region] != nil {
+		for _, m := range g.sortedMembers() {
+			if m.region != req.region && m.status != statusCreationFailed {
+				regions = append(regions, m.region)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range regions {
+		if _, e := s.callLocal(req.ctx, r, "DynamoDB_20120810."+op, toLocal(body)); e != nil {
+			s.logf("propagating %s of %s to %s: %v", op, table, r, e)
+		}
+	}
+}
+
+type tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+func (s *Server) tags(req *request) ([]byte, *apiError) {
+	var in struct {
+		ResourceArn string   `json:"ResourceArn"`
+		Tags        []tag    `json:"Tags"`
+		TagKeys     []string `json:"TagKeys"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	if in.ResourceArn == "" {
+		return nil, validation("1 validation error detected: Value null at 'resourceArn' failed to satisfy constraint: Member must not be null")
+	}
+	region, name, ok := tableFromARN(in.ResourceArn)
+	if !ok {
+		return nil, validation("Invalid TableArn: Invalid ResourceArn provided as input %s", in.ResourceArn)
+	}
+	if region != req.region {
+		return nil, errorf("ResourceNotFoundException", http.StatusBadRequest, "Requested resource not found: ResourcArn: %s not found", in.ResourceArn)
+	}
+	if _, e := s.describeLocal(req, region, name); e != nil {
+		return nil, errorf("ResourceNotFoundException", http.StatusBadRequest, "Requested resource not found: ResourcArn: %s not found", in.ResourceArn)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.metaLocked(region, name)
+	switch req.op {
+	case "TagResource":
+		if len(in.Tags) == 0 {
+			return nil, validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+		}
+		for _, t := range in.Tags {
+			m.Tags[t.Key] = t.Value
+		}
+		return []byte(`{}`), nil
+	case "UntagResource":
+		for _, k := range in.TagKeys {
+			delete(m.Tags, k)
+		}
+		return []byte(`{}`), nil
+	}
+	out := []tag{}
+	for k, v := range m.Tags {
+		out = append(out, tag{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return marshal(map[string]any{"Tags": out})
+}
+
+func (s *Server) continuousBackups(req *request) ([]byte, *apiError) {
+	var in struct {
+		TableName                        string `json:"TableName"`
+		PointInTimeRecoverySpecification *struct {
+			PointInTimeRecoveryEnabled *bool `json:"PointInTimeRecoveryEnabled"`
+		} `json:"PointInTimeRecoverySpecification"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	if in.TableName == "" {
+		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	if _, e := s.describeLocal(req, req.region, in.TableName); e != nil {
+		if e.Code == "ResourceNotFoundException" {
+			return nil, errorf("TableNotFoundException", http.StatusBadRequest, "Table not found: %s", in.TableName)
+		}
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.metaLocked(req.region, in.TableName)
+	if req.op == "UpdateContinuousBackups" {
+		if in.PointInTimeRecoverySpecification == nil || in.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled == nil {
+			return nil, validation("1 validation error detected: Value null at 'pointInTimeRecoverySpecification' failed to satisfy constraint: Member must not be null")
+		}
+		m.PITR = *in.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled
+	}
+	pitr := map[string]any{"PointInTimeRecoveryStatus": "DISABLED"}
+	if m.PITR {
+		now := float64(time.Now().Unix())
+		pitr = map[string]any{"PointInTimeRecoveryStatus": "ENABLED", "EarliestRestorableDateTime": now, "LatestRestorableDateTime": now, "RecoveryPeriodInDays": 35}
+	}
+	return marshal(map[string]any{"ContinuousBackupsDescription": map[string]any{
+		"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr,
+	}})
+}

@@ -1,0 +1,530 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+)
+
+const (
+	versionCurrent = "2019.11.21"
+	versionLegacy  = "2017.11.29"
+
+	statusCreating       = "CREATING"
+	statusActive         = "ACTIVE"
+	statusDeleting       = "DELETING"
+	statusUpdating       = "UPDATING"
+	statusCreationFailed = "CREATION_FAILED"
+)
+
+// group is one global table: the same table name in several Regions.
+type group struct {
+	name      string
+	version   string
+	created   time.Time
+	members   map[string]*member
+	upgrading bool
+	stop      chan struct{}
+	done      chan struct{}
+	stopped   bool
+}
+
+// member is one Region's replica of a global table.
+type member struct {
+	region     string
+	status     string
+	statusDesc string
+	since      time.Time
+	due        time.Time // when CREATING/DELETING ends
+	source     string    // Region the data is copied from (CREATING)
+	failDesc   string    // set: the create ends in CREATION_FAILED
+	copied     bool      // the table holds the data and receives replication
+	kmsKey     string
+	tableClass string
+	readOver   *int64
+	gsis       []string
+}
+
+func newGroup(name, version string) *group {
+	return &group{name: name, version: version, created: time.Now(), members: map[string]*member{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (g *group) sortedMembers() []*member {
+	out := make([]*member, 0, len(g.members))
+	for _, m := range g.members {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].region < out[j].region })
+	return out
+}
+
+// busyLocked reports whether a replica or version change is in progress.
+func (g *group) busyLocked() bool {
+	if g.upgrading {
+		return true
+	}
+	for _, m := range g.members {
+		if m.status == statusCreating || m.status == statusDeleting || m.status == statusUpdating {
+			return true
+		}
+	}
+	return false
+}
+
+// tableStatusLocked is the TableStatus a member reports, or "" for DynamoDB Local's own.
+func (g *group) tableStatusLocked(region string) string {
+	m := g.members[region]
+	switch {
+	case m == nil:
+		return ""
+	case m.status == statusCreating || m.status == statusDeleting:
+		return m.status
+	case g.upgrading || g.busyLocked():
+		return statusUpdating
+	}
+	return ""
+}
+
+func (g *group) signalStop() {
+	if !g.stopped {
+		g.stopped = true
+		close(g.stop)
+	}
+}
+
+func (g *group) stopAndWait() {
+	g.signalStop()
+	<-g.done
+}
+
+func (m *member) describe() map[string]any {
+	d := map[string]any{"RegionName": m.region, "ReplicaStatus": m.status}
+	if m.status == statusCreating {
+		total := m.due.Sub(m.since)
+		pct := 0
+		if total > 0 {
+			pct = int(100 * time.Since(m.since) / total)
+		}
+		pct = min(max(pct, 0), 99)
+		d["ReplicaStatusPercentProgress"] = itoa(pct)
+	}
+	if m.statusDesc != "" {
+		d["ReplicaStatusDescription"] = m.statusDesc
+	}
+	if m.kmsKey != "" {
+		d["KMSMasterKeyId"] = m.kmsKey
+	}
+	class := m.tableClass
+	if class == "" {
+		class = "STANDARD"
+	}
+	d["ReplicaTableClassSummary"] = map[string]string{"TableClass": class}
+	if m.readOver != nil {
+		d["ProvisionedThroughputOverride"] = map[string]int64{"ReadCapacityUnits": *m.readOver}
+	}
+	if len(m.gsis) > 0 {
+		var gsis []map[string]string
+		for _, n := range m.gsis {
+			gsis = append(gsis, map[string]string{"IndexName": n})
+		}
+		d["GlobalSecondaryIndexes"] = gsis
+	}
+	return d
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+type replicaSpec struct {
+	RegionName                    string `json:"RegionName"`
+	KMSMasterKeyID                string `json:"KMSMasterKeyId"`
+	TableClassOverride            string `json:"TableClassOverride"`
+	ProvisionedThroughputOverride *struct {
+		ReadCapacityUnits *int64 `json:"ReadCapacityUnits"`
+	} `json:"ProvisionedThroughputOverride"`
+}
+
+type replicaAction struct {
+	Create *replicaSpec `json:"Create"`
+	Update *replicaSpec `json:"Update"`
+	Delete *replicaSpec `json:"Delete"`
+}
+
+func (s *Server) updateTable(req *request) ([]byte, *apiError) {
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	var name string
+	_ = json.Unmarshal(in["TableName"], &name)
+	if name == "" {
+		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	if _, ok := in["ReplicaUpdates"]; ok {
+		return s.replicaUpdates(req, name, in)
+	}
+	s.mu.Lock()
+	g := s.groups[name]
+	if g != nil && g.members[req.region] != nil {
+		if g.busyLocked() {
+			s.mu.Unlock()
+			return nil, inProcess(name)
+		}
+		if raw, ok := in["StreamSpecification"]; ok {
+			var spec struct{ StreamEnabled bool }
+			_ = json.Unmarshal(raw, &spec)
+			if !spec.StreamEnabled {
+				s.mu.Unlock()
+				return nil, validation("One or more parameter values were invalid: Disabling Stream is not allowed for a Global Table replica.")
+			}
+		}
+	}
+	s.mu.Unlock()
+	if raw, ok := in["SSESpecification"]; ok {
+		var spec sseSpec
+		if err := json.Unmarshal(raw, &spec); err != nil {
+			return nil, serializationError(err)
+		}
+		if _, e := s.describeLocal(req, req.region, name); e != nil {
+			return nil, e
+		}
+		s.mu.Lock()
+		s.metaLocked(req.region, name).SSE = normalizeSSE(&spec)
+		s.mu.Unlock()
+		delete(in, "SSESpecification")
+	}
+	if len(in) == 1 {
+		resp, e := s.callLocal(req.ctx, req.region, "DynamoDB_20120810.DescribeTable", []byte(`{"TableName":`+string(in["TableName"])+`}`))
+		if e != nil {
+			return nil, e
+		}
+		resp = append([]byte(`{"TableDescription":`), resp[len(`{"Table":`):]...)
+		return s.decorate(req.region, fromLocal(resp, req.region), "TableDescription"), nil
+	}
+	req.body, _ = json.Marshal(in)
+	resp, aerr := s.forward(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	delete(in, "DeletionProtectionEnabled")
+	if len(in) > 1 {
+		body, _ := json.Marshal(in)
+		s.propagate(req, name, "UpdateTable", body)
+	}
+	return s.decorate(req.region, resp, "TableDescription"), nil
+}
+
+func inProcess(name string) *apiError {
+	return resourceInUse("Attempt to change a resource which is still in use: Table %s is in the process of being updated.", name)
+}
+
+func (s *Server) replicaUpdates(req *request, name string, in map[string]json.RawMessage) ([]byte, *apiError) {
+	for k := range in {
+		if k != "TableName" && k != "ReplicaUpdates" {
+			return nil, validation("One or more parameter values were invalid: ReplicaUpdates cannot be combined with other table updates (%s) in one UpdateTable request", k)
+		}
+	}
+	var actions []replicaAction
+	if err := json.Unmarshal(in["ReplicaUpdates"], &actions); err != nil {
+		return nil, serializationError(err)
+	}
+	if len(actions) == 0 {
+		return nil, validation("1 validation error detected: Value '[]' at 'replicaUpdates' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	createsDeletes := 0
+	for _, a := range actions {
+		spec := a.Create
+		if spec == nil {
+			spec = a.Update
+		}
+		if spec == nil {
+			spec = a.Delete
+		}
+		if spec == nil || spec.RegionName == "" {
+			return nil, validation("One or more parameter values were invalid: each ReplicaUpdates entry needs exactly one of Create, Update or Delete with a RegionName")
+		}
+		if a.Create != nil || a.Delete != nil {
+			createsDeletes++
+		}
+		if spec.RegionName == req.region {
+			return nil, validation("Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.")
+		}
+	}
+	if createsDeletes > 1 {
+		return nil, validation("One or more parameter values were invalid: Only one replica can be created or deleted per UpdateTable call: more than one create or delete replica actions not allowed")
+	}
+	src, aerr := s.describeLocal(req, req.region, name)
+	if aerr != nil {
+		return nil, aerr
+	}
+
+	// Validate, then apply under one lock; creating the replica's table (a
+	// DynamoDB Local call) happens after the state says CREATING, so a second
+	// UpdateTable racing this one sees the table busy.
+	s.mu.Lock()
+	g := s.groups[name]
+	if g != nil && g.members[req.region] == nil {
+		s.mu.Unlock()
+		return nil, validation("One or more parameter values were invalid: table %s in %s is not a replica of the global table %s", name, req.region, name)
+	}
+	if g != nil && g.version == versionLegacy {
+		s.mu.Unlock()
+		return nil, validation("One or more parameter values were invalid: table %s is a global table of version %s; ReplicaUpdates needs version %s (update the global table's version first)", name, versionLegacy, versionCurrent)
+	}
+	if g != nil && g.busyLocked() {
+		s.mu.Unlock()
+		return nil, inProcess(name)
+	}
+	var creates []*member
+	for _, a := range actions {
+		switch {
+		case a.Create != nil:
+			r := a.Create.RegionName
+			if g != nil && g.members[r] != nil && g.members[r].status != statusCreationFailed {
+				s.mu.Unlock()
+				return nil, validation("Failed to create a the new replica of table with name: '%s' because one or more replicas already existed as tables.", name)
+			}
+			if vt := src.streamViewType(); vt != "" && vt != "NEW_AND_OLD_IMAGES" {
+				s.mu.Unlock()
+				return nil, validation("One or more parameter values were invalid: Table %s has a stream with StreamViewType %s; replicas need NEW_AND_OLD_IMAGES. Disable the stream or change its view type first.", name, vt)
+			}
+			if src.billingMode() == "PROVISIONED" && !s.writeAutoScaledLocked(req.region, src) {
+				s.mu.Unlock()
+				return nil, validation("Table write capacity should either be Pay-Per-Request or AutoScaled.")
+			}
+			if s.replicaOps >= s.opts.MaxConcurrentReplicaOps {
+				s.mu.Unlock()
+				return nil, errorf("LimitExceededException", http.StatusBadRequest, "Subscriber limit exceeded: too many replicas are being created or deleted simultaneously in this account (limit %d)", s.opts.MaxConcurrentReplicaOps)
+			}
+		case a.Delete != nil, a.Update != nil:
+			spec := a.Delete
+			if spec == nil {
+				spec = a.Update
+			}
+			if g == nil || g.members[spec.RegionName] == nil {
+				s.mu.Unlock()
+				return nil, validation("Replica specified in the Replica Update or Replica Delete action of the request was not found.")
+			}
+			if a.Delete != nil && s.replicaOps >= s.opts.MaxConcurrentReplicaOps {
+				s.mu.Unlock()
+				return nil, errorf("LimitExceededException", http.StatusBadRequest, "Subscriber limit exceeded: too many replicas are being created or deleted simultaneously in this account (limit %d)", s.opts.MaxConcurrentReplicaOps)
+			}
+		}
+	}
+	// A standalone table of that name in the new Region blocks the create.
+	for _, a := range actions {
+		if a.Create == nil {
+			continue
+		}
+		if g == nil || g.members[a.Create.RegionName] == nil {
+			s.mu.Unlock()
+			if _, e := s.describeLocal(req, a.Create.RegionName, name); e == nil {
+				return nil, validation("Failed to create a the new replica of table with name: '%s' because one or more replicas already existed as tables.", name)
+			}
+			s.mu.Lock()
+			if g2 := s.groups[name]; g2 != g || (g != nil && g.busyLocked()) {
+				s.mu.Unlock()
+				return nil, inProcess(name)
+			}
+		}
+	}
+	newGroupStarted := false
+	if g == nil {
+		g = newGroup(name, versionCurrent)
+		g.members[req.region] = &member{region: req.region, status: statusActive, since: time.Now(), copied: true, tableClass: src.tableClass()}
+		s.groups[name] = g
+		newGroupStarted = true
+	}
+	now := time.Now()
+	var gsiNames []string
+	for _, gi := range src.GlobalSecondaryIndexes {
+		gsiNames = append(gsiNames, gi.IndexName)
+	}
+	for _, a := range actions {
+		switch {
+		case a.Create != nil:
+			m := &member{region: a.Create.RegionName, status: statusCreating, since: now, due: now.Add(s.delays.ReplicaCreate),
+				source: req.region, kmsKey: a.Create.KMSMasterKeyID, tableClass: a.Create.TableClassOverride, gsis: gsiNames}
+			if m.tableClass == "" {
+				m.tableClass = src.tableClass()
+			}
+			if a.Create.ProvisionedThroughputOverride != nil {
+				m.readOver = a.Create.ProvisionedThroughputOverride.ReadCapacityUnits
+			}
+			for _, k := range []tableKey{{m.region, name}, {m.region, ""}} {
+				if d, ok := s.createFails[k]; ok {
+					m.failDesc = d
+					delete(s.createFails, k)
+					break
+				}
+			}
+			g.members[m.region] = m
+			s.replicaOps++
+			creates = append(creates, m)
+		case a.Delete != nil:
+			m := g.members[a.Delete.RegionName]
+			if m.status == statusCreationFailed {
+				delete(g.members, m.region)
+				continue
+			}
+			m.status, m.since, m.due = statusDeleting, now, now.Add(s.delays.ReplicaDelete)
+			s.replicaOps++
+		case a.Update != nil:
+			m := g.members[a.Update.RegionName]
+			if a.Update.KMSMasterKeyID != "" {
+				m.kmsKey = a.Update.KMSMasterKeyID
+			}
+			if a.Update.TableClassOverride != "" {
+				m.tableClass = a.Update.TableClassOverride
+			}
+			if a.Update.ProvisionedThroughputOverride != nil {
+				m.readOver = a.Update.ProvisionedThroughputOverride.ReadCapacityUnits
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	if src.streamViewType() == "" {
+		if e := s.ddb(req.ctx, req.region, "UpdateTable", map[string]any{"TableName": name,
+			"StreamSpecification": map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}, nil); e != nil {
+			s.logf("enabling the stream of %s in %s: %v", name, req.region, e)
+		}
+	}
+	for _, m := range creates {
+		if e := s.createReplicaTable(req, src, m); e != nil {
+			s.mu.Lock()
+			m.status, m.statusDesc = statusCreationFailed, "creating the replica table failed: "+e.Message
+			s.replicaOps--
+			s.mu.Unlock()
+		}
+	}
+	if newGroupStarted {
+		s.startReplicator(g)
+	}
+	resp, e := s.callLocal(req.ctx, req.region, "DynamoDB_20120810.DescribeTable", []byte(`{"TableName":`+string(in["TableName"])+`}`))
+	if e != nil {
+		return nil, e
+	}
+	resp = append([]byte(`{"TableDescription":`), resp[len(`{"Table":`):]...)
+	return s.decorate(req.region, fromLocal(resp, req.region), "TableDescription"), nil
+}
+
+// writeAutoScaledLocked reports whether a provisioned table has WCU auto scaling
+// (a scalable target with a policy) on the table and on every GSI.
+func (s *Server) writeAutoScaledLocked(region string, t *tableDesc) bool {
+	ids := []targetKey{{region, "table/" + t.TableName, "dynamodb:table:WriteCapacityUnits"}}
+	for _, gi := range t.GlobalSecondaryIndexes {
+		ids = append(ids, targetKey{region, "table/" + t.TableName + "/index/" + gi.IndexName, "dynamodb:index:WriteCapacityUnits"})
+	}
+	for _, k := range ids {
+		if s.targets[k] == nil || !s.hasPolicyLocked(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// createReplicaTable creates the replica's table in its Region with the source's
+// keys, indexes and billing, and a NEW_AND_OLD_IMAGES stream.
+func (s *Server) createReplicaTable(req *request, src *tableDesc, m *member) *apiError {
+	in := map[string]any{
+		"TableName":            src.TableName,
+		"KeySchema":            src.KeySchema,
+		"AttributeDefinitions": src.AttributeDefinitions,
+		"StreamSpecification":  map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+	}
+	provisioned := src.billingMode() == "PROVISIONED"
+	if provisioned {
+		in["BillingMode"] = "PROVISIONED"
+		pt := *src.ProvisionedThroughput
+		if m.readOver != nil {
+			pt.ReadCapacityUnits = *m.readOver
+		}
+		in["ProvisionedThroughput"] = pt
+	} else {
+		in["BillingMode"] = "PAY_PER_REQUEST"
+	}
+	if len(src.GlobalSecondaryIndexes) > 0 {
+		var gsis []map[string]any
+		for _, gi := range src.GlobalSecondaryIndexes {
+			x := map[string]any{"IndexName": gi.IndexName, "KeySchema": gi.KeySchema, "Projection": gi.Projection}
+			if provisioned && gi.ProvisionedThroughput != nil {
+				x["ProvisionedThroughput"] = throughput{max(gi.ProvisionedThroughput.ReadCapacityUnits, 1), max(gi.ProvisionedThroughput.WriteCapacityUnits, 1)}
+			}
+			gsis = append(gsis, x)
+		}
+		in["GlobalSecondaryIndexes"] = gsis
+	}
+	if len(src.LocalSecondaryIndexes) > 0 {
+		var lsis []map[string]any
+		for _, li := range src.LocalSecondaryIndexes {
+			lsis = append(lsis, map[string]any{"IndexName": li.IndexName, "KeySchema": li.KeySchema, "Projection": li.Projection})
+		}
+		in["LocalSecondaryIndexes"] = lsis
+	}
+	s.noteRegion(m.region)
+	if e := s.ddb(req.ctx, m.region, "CreateTable", in, nil); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	srcMeta := s.meta[tableKey{req.region, src.TableName}]
+	dst := s.metaLocked(m.region, src.TableName)
+	if srcMeta != nil && srcMeta.SSE != nil {
+		sse := *srcMeta.SSE
+		if m.kmsKey != "" {
+			sse.KMSMasterKeyID = m.kmsKey
+		}
+		dst.SSE = &sse
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) deleteTable(req *request) ([]byte, *apiError) {
+	var in struct {
+		TableName string `json:"TableName"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	s.mu.Lock()
+	g := s.groups[in.TableName]
+	if g != nil && g.members[req.region] != nil && g.busyLocked() {
+		s.mu.Unlock()
+		return nil, inProcess(in.TableName)
+	}
+	s.mu.Unlock()
+	resp, aerr := s.decorated(req, "TableDescription")
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.mu.Lock()
+	s.forgetTableLocked(req.region, in.TableName)
+	s.mu.Unlock()
+	return resp, nil
+}
+
+// forgetTableLocked drops what the front keeps about a deleted table.
+func (s *Server) forgetTableLocked(region, name string) {
+	delete(s.meta, tableKey{region, name})
+	for k := range s.targets {
+		if k.Region == region && (k.ResourceID == "table/"+name || len(k.ResourceID) > len("table/"+name+"/") && k.ResourceID[:len("table/"+name+"/")] == "table/"+name+"/") {
+			delete(s.targets, k)
+			for pk := range s.policies {
+				if pk.target == k {
+					delete(s.policies, pk)
+				}
+			}
+		}
+	}
+	g := s.groups[name]
+	if g == nil || g.members[region] == nil {
+		return
+	}
+	delete(g.members, region)
+	if len(g.members) == 0 || (g.version == versionCurrent && len(g.members) < 2) {
+		delete(s.groups, name)
+		g.signalStop()
+	}
+}

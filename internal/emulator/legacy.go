@@ -1,0 +1,687 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Global tables version 2017.11.29 ("legacy"): CreateGlobalTable and friends, and
+// the console's "Update version" that turns one into a 2019.11.21 table.
+
+func globalTableNotFound(name string) *apiError {
+	return errorf("GlobalTableNotFoundException", http.StatusBadRequest, "Global table not found: Global table with name: '%s' does not exist.", name)
+}
+
+func (s *Server) legacyGroupLocked(name string) (*group, *apiError) {
+	g := s.groups[name]
+	if g == nil || g.version != versionLegacy {
+		return nil, globalTableNotFound(name)
+	}
+	return g, nil
+}
+
+func (s *Server) globalTableDescriptionLocked(g *group) map[string]any {
+	var rg []map[string]any
+	for _, m := range g.sortedMembers() {
+		d := map[string]any{"RegionName": m.region}
+		if m.status != statusActive {
+			d["ReplicaStatus"] = m.status
+		}
+		rg = append(rg, d)
+	}
+	status := statusActive
+	if g.busyLocked() {
+		status = statusUpdating
+	}
+	return map[string]any{
+		"GlobalTableName":   g.name,
+		"GlobalTableArn":    "arn:aws:dynamodb::" + AccountID + ":global-table/" + g.name,
+		"CreationDateTime":  float64(g.created.UnixMilli()) / 1000,
+		"GlobalTableStatus": status,
+		"ReplicationGroup":  rg,
+	}
+}
+
+type replicationGroupIn struct {
+	GlobalTableName  string `json:"GlobalTableName"`
+	ReplicationGroup []struct {
+		RegionName string `json:"RegionName"`
+	} `json:"ReplicationGroup"`
+	ReplicaUpdates []replicaAction `json:"ReplicaUpdates"`
+}
+
+// checkLegacyMember verifies a table can join a legacy global table: it exists,
+// is empty, streams NEW_AND_OLD_IMAGES, and matches ref's keys and indexes.
+func (s *Server) checkLegacyMember(req *request, region, name string, ref *tableDesc) (*tableDesc, *apiError) {
+	t, e := s.describeLocal(req, region, name)
+	if e != nil {
+		if e.Code == "ResourceNotFoundException" {
+			return nil, errorf("TableNotFoundException", http.StatusBadRequest, "Table not found: %s in region %s", name, region)
+		}
+		return nil, e
+	}
+	if t.streamViewType() != "NEW_AND_OLD_IMAGES" {
+		return nil, validation("One or more parameter values were invalid: Table %s in region %s must have DynamoDB Streams enabled with StreamViewType NEW_AND_OLD_IMAGES", name, region)
+	}
+	var scan struct {
+		Count int `json:"Count"`
+	}
+	if e := s.ddb(req.ctx, region, "Scan", map[string]any{"TableName": name, "Limit": 1, "Select": "COUNT"}, &scan); e != nil {
+		return nil, e
+	}
+	if scan.Count > 0 {
+		return nil, validation("One or more parameter values were invalid: Table %s in region %s is not empty; replica tables must be empty", name, region)
+	}
+	if ref != nil {
+		if canonicalJSON(t.KeySchema) != canonicalJSON(ref.KeySchema) || keyTypes(t) != keyTypes(ref) {
+			return nil, validation("One or more parameter values were invalid: Table %s in region %s has a different key schema than the other replicas", name, region)
+		}
+		if gsiSignature(t) != gsiSignature(ref) {
+			return nil, validation("One or more parameter values were invalid: Table %s in region %s has different global secondary indexes than the other replicas", name, region)
+		}
+	}
+	return t, nil
+}
+
+func canonicalJSON(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// keyTypes renders the types of a table's key attributes.
+func keyTypes(t *tableDesc) string {
+	var ks []struct{ AttributeName string }
+	var defs []struct{ AttributeName, AttributeType string }
+	_ = json.Unmarshal(t.KeySchema, &ks)
+	_ = json.Unmarshal(t.AttributeDefinitions, &defs)
+	var out []string
+	for _, k := range ks {
+		for _, d := range defs {
+			if d.AttributeName == k.AttributeName {
+				out = append(out, d.AttributeName+":"+d.AttributeType)
+			}
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// gsiSignature renders the GSI definitions (name, keys, projection) of a table.
+func gsiSignature(t *tableDesc) string {
+	var out []string
+	for _, g := range t.GlobalSecondaryIndexes {
+		out = append(out, g.IndexName+"="+canonicalJSON(g.KeySchema)+"/"+canonicalJSON(g.Projection))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ";")
+}
+
+func (s *Server) createGlobalTable(req *request) ([]byte, *apiError) {
+	var in replicationGroupIn
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	if in.GlobalTableName == "" {
+		return nil, validation("1 validation error detected: Value null at 'globalTableName' failed to satisfy constraint: Member must not be null")
+	}
+	if len(in.ReplicationGroup) == 0 {
+		return nil, validation("1 validation error detected: Value null at 'replicationGroup' failed to satisfy constraint: Member must not be null")
+	}
+	s.mu.Lock()
+	exists := s.groups[in.GlobalTableName] != nil
+	s.mu.Unlock()
+	if exists {
+		return nil, errorf("GlobalTableAlreadyExistsException", http.StatusBadRequest, "Global table with this name already exists")
+	}
+	var ref *tableDesc
+	seen := map[string]bool{}
+	for _, r := range in.ReplicationGroup {
+		if seen[r.RegionName] {
+			return nil, validation("One or more parameter values were invalid: duplicate region %s in ReplicationGroup", r.RegionName)
+		}
+		seen[r.RegionName] = true
+		t, e := s.checkLegacyMember(req, r.RegionName, in.GlobalTableName, ref)
+		if e != nil {
+			return nil, e
+		}
+		if ref == nil {
+			ref = t
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groups[in.GlobalTableName] != nil {
+		return nil, errorf("GlobalTableAlreadyExistsException", http.StatusBadRequest, "Global table with this name already exists")
+	}
+	g := newGroup(in.GlobalTableName, versionLegacy)
+	for _, r := range in.ReplicationGroup {
+		g.members[r.RegionName] = &member{region: r.RegionName, status: statusActive, since: g.created, copied: true, tableClass: "STANDARD"}
+	}
+	s.groups[g.name] = g
+	s.startReplicator(g)
+	desc := s.globalTableDescriptionLocked(g)
+	desc["GlobalTableStatus"] = statusCreating
+	return marshal(map[string]any{"GlobalTableDescription": desc})
+}
+
+func (s *Server) describeGlobalTable(req *request) ([]byte, *apiError) {
+	var in replicationGroupIn
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, e := s.legacyGroupLocked(in.GlobalTableName)
+	if e != nil {
+		return nil, e
+	}
+	return marshal(map[string]any{"GlobalTableDescription": s.globalTableDescriptionLocked(g)})
+}
+
+func (s *Server) updateGlobalTable(req *request) ([]byte, *apiError) {
+	var in replicationGroupIn
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	if len(in.ReplicaUpdates) == 0 {
+		return nil, validation("1 validation error detected: Value null at 'replicaUpdates' failed to satisfy constraint: Member must not be null")
+	}
+	s.mu.Lock()
+	g, e := s.legacyGroupLocked(in.GlobalTableName)
+	var refRegion string
+	if g != nil {
+		for _, m := range g.sortedMembers() {
+			refRegion = m.region
+			break
+		}
+	}
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
+	ref, e := s.describeLocal(req, refRegion, in.GlobalTableName)
+	if e != nil {
+		return nil, e
+	}
+	for _, a := range in.ReplicaUpdates {
+		s.mu.Lock()
+		switch {
+		case a.Create != nil:
+			if g.members[a.Create.RegionName] != nil {
+				s.mu.Unlock()
+				return nil, errorf("ReplicaAlreadyExistsException", http.StatusBadRequest, "Replica already exists: %s", a.Create.RegionName)
+			}
+			s.mu.Unlock()
+			if _, e := s.checkLegacyMember(req, a.Create.RegionName, in.GlobalTableName, ref); e != nil {
+				return nil, e
+			}
+			s.mu.Lock()
+			now := time.Now()
+			g.members[a.Create.RegionName] = &member{region: a.Create.RegionName, status: statusCreating, since: now, due: now.Add(s.delays.ReplicaCreate), source: refRegion, tableClass: "STANDARD"}
+			s.replicaOps++
+		case a.Delete != nil:
+			if g.members[a.Delete.RegionName] == nil {
+				s.mu.Unlock()
+				return nil, errorf("ReplicaNotFoundException", http.StatusBadRequest, "Replica not found: %s", a.Delete.RegionName)
+			}
+			delete(g.members, a.Delete.RegionName)
+		default:
+			s.mu.Unlock()
+			return nil, validation("One or more parameter values were invalid: each ReplicaUpdates entry needs Create or Delete")
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return marshal(map[string]any{"GlobalTableDescription": s.globalTableDescriptionLocked(g)})
+}
+
+func (s *Server) listGlobalTables(req *request) ([]byte, *apiError) {
+	var in struct {
+		RegionName                    string `json:"RegionName"`
+		ExclusiveStartGlobalTableName string `json:"ExclusiveStartGlobalTableName"`
+		Limit                         int    `json:"Limit"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for name, g := range s.groups {
+		if g.version == versionLegacy && (in.RegionName == "" || g.members[in.RegionName] != nil) && name > in.ExclusiveStartGlobalTableName {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	out := map[string]any{}
+	if in.Limit > 0 && len(names) > in.Limit {
+		names = names[:in.Limit]
+		out["LastEvaluatedGlobalTableName"] = names[len(names)-1]
+	}
+	list := []map[string]any{}
+	for _, n := range names {
+		d := s.globalTableDescriptionLocked(s.groups[n])
+		list = append(list, map[string]any{"GlobalTableName": n, "ReplicationGroup": d["ReplicationGroup"]})
+	}
+	out["GlobalTables"] = list
+	return marshal(out)
+}
+
+// autoScalingSettingsLocked renders a target as DynamoDB's AutoScalingSettingsDescription.
+func (s *Server) autoScalingSettingsLocked(k targetKey) map[string]any {
+	t := s.targets[k]
+	if t == nil {
+		return map[string]any{"AutoScalingDisabled": true}
+	}
+	var pols []map[string]any
+	for pk, p := range s.policies {
+		if pk.target == k {
+			pols = append(pols, map[string]any{"PolicyName": p.PolicyName, "TargetTrackingScalingPolicyConfiguration": p.TargetTrackingScalingPolicyConfiguration})
+		}
+	}
+	return map[string]any{"AutoScalingDisabled": false, "MinimumUnits": t.MinCapacity, "MaximumUnits": t.MaxCapacity,
+		"AutoScalingRoleArn": t.RoleARN, "ScalingPolicies": pols}
+}
+
+func (s *Server) describeGlobalTableSettings(req *request) ([]byte, *apiError) {
+	var in replicationGroupIn
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	s.mu.Lock()
+	g, e := s.legacyGroupLocked(in.GlobalTableName)
+	var members []*member
+	if g != nil {
+		members = g.sortedMembers()
+	}
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
+	var replicas []map[string]any
+	for _, m := range members {
+		t, e := s.describeLocal(req, m.region, in.GlobalTableName)
+		if e != nil {
+			continue
+		}
+		var rcu, wcu int64
+		if t.ProvisionedThroughput != nil {
+			rcu, wcu = t.ProvisionedThroughput.ReadCapacityUnits, t.ProvisionedThroughput.WriteCapacityUnits
+		}
+		rs := map[string]any{
+			"RegionName": m.region, "ReplicaStatus": m.status,
+			"ReplicaBillingModeSummary":            map[string]string{"BillingMode": t.billingMode()},
+			"ReplicaProvisionedReadCapacityUnits":  rcu,
+			"ReplicaProvisionedWriteCapacityUnits": wcu,
+		}
+		s.mu.Lock()
+		base := "table/" + in.GlobalTableName
+		rs["ReplicaProvisionedReadCapacityAutoScalingSettings"] = s.autoScalingSettingsLocked(targetKey{m.region, base, "dynamodb:table:ReadCapacityUnits"})
+		rs["ReplicaProvisionedWriteCapacityAutoScalingSettings"] = s.autoScalingSettingsLocked(targetKey{m.region, base, "dynamodb:table:WriteCapacityUnits"})
+		var gsis []map[string]any
+		for _, gi := range t.GlobalSecondaryIndexes {
+			id := base + "/index/" + gi.IndexName
+			x := map[string]any{"IndexName": gi.IndexName, "IndexStatus": "ACTIVE",
+				"ProvisionedReadCapacityAutoScalingSettings":  s.autoScalingSettingsLocked(targetKey{m.region, id, "dynamodb:index:ReadCapacityUnits"}),
+				"ProvisionedWriteCapacityAutoScalingSettings": s.autoScalingSettingsLocked(targetKey{m.region, id, "dynamodb:index:WriteCapacityUnits"})}
+			if gi.ProvisionedThroughput != nil {
+				x["ProvisionedReadCapacityUnits"] = gi.ProvisionedThroughput.ReadCapacityUnits
+				x["ProvisionedWriteCapacityUnits"] = gi.ProvisionedThroughput.WriteCapacityUnits
+			}
+			gsis = append(gsis, x)
+		}
+		s.mu.Unlock()
+		if gsis != nil {
+			rs["ReplicaGlobalSecondaryIndexSettings"] = gsis
+		}
+		replicas = append(replicas, rs)
+	}
+	return marshal(map[string]any{"GlobalTableName": in.GlobalTableName, "ReplicaSettings": replicas})
+}
+
+type autoScalingUpdate struct {
+	MinimumUnits        *int64 `json:"MinimumUnits"`
+	MaximumUnits        *int64 `json:"MaximumUnits"`
+	AutoScalingDisabled *bool  `json:"AutoScalingDisabled"`
+	ScalingPolicyUpdate *struct {
+		PolicyName                               string          `json:"PolicyName"`
+		TargetTrackingScalingPolicyConfiguration json.RawMessage `json:"TargetTrackingScalingPolicyConfiguration"`
+	} `json:"ScalingPolicyUpdate"`
+}
+
+func (s *Server) updateGlobalTableSettings(req *request) ([]byte, *apiError) {
+	var in struct {
+		GlobalTableName                                              string             `json:"GlobalTableName"`
+		GlobalTableBillingMode                                       string             `json:"GlobalTableBillingMode"`
+		GlobalTableProvisionedWriteCapacityUnits                     *int64             `json:"GlobalTableProvisionedWriteCapacityUnits"`
+		GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate *autoScalingUpdate `json:"GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate"`
+		GlobalTableGlobalSecondaryIndexSettingsUpdate                []struct {
+			IndexName                                         string             `json:"IndexName"`
+			ProvisionedWriteCapacityUnits                     *int64             `json:"ProvisionedWriteCapacityUnits"`
+			ProvisionedWriteCapacityAutoScalingSettingsUpdate *autoScalingUpdate `json:"ProvisionedWriteCapacityAutoScalingSettingsUpdate"`
+		} `json:"GlobalTableGlobalSecondaryIndexSettingsUpdate"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	s.mu.Lock()
+	g, e := s.legacyGroupLocked(in.GlobalTableName)
+	var regions []string
+	if g != nil {
+		if g.busyLocked() {
+			s.mu.Unlock()
+			return nil, inProcess(in.GlobalTableName)
+		}
+		for _, m := range g.sortedMembers() {
+			regions = append(regions, m.region)
+		}
+	}
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
+	name := in.GlobalTableName
+	for _, region := range regions {
+		t, e := s.describeLocal(req, region, name)
+		if e != nil {
+			return nil, e
+		}
+		update := map[string]any{"TableName": name}
+		rcu := int64(5)
+		if t.ProvisionedThroughput != nil && t.ProvisionedThroughput.ReadCapacityUnits > 0 {
+			rcu = t.ProvisionedThroughput.ReadCapacityUnits
+		}
+		switch {
+		case in.GlobalTableBillingMode == "PAY_PER_REQUEST" && t.billingMode() != "PAY_PER_REQUEST":
+			update["BillingMode"] = "PAY_PER_REQUEST"
+		case in.GlobalTableBillingMode == "PROVISIONED" || in.GlobalTableProvisionedWriteCapacityUnits != nil:
+			wcu := int64(5)
+			if in.GlobalTableProvisionedWriteCapacityUnits != nil {
+				wcu = *in.GlobalTableProvisionedWriteCapacityUnits
+			} else if t.ProvisionedThroughput != nil && t.ProvisionedThroughput.WriteCapacityUnits > 0 {
+				wcu = t.ProvisionedThroughput.WriteCapacityUnits
+			}
+			update["BillingMode"] = "PROVISIONED"
+			update["ProvisionedThroughput"] = throughput{rcu, wcu}
+			if t.billingMode() == "PAY_PER_REQUEST" && len(t.GlobalSecondaryIndexes) > 0 {
+				var gu []any
+				for _, gi := range t.GlobalSecondaryIndexes {
+					gu = append(gu, map[string]any{"Update": map[string]any{"IndexName": gi.IndexName, "ProvisionedThroughput": throughput{rcu, wcu}}})
+				}
+				update["GlobalSecondaryIndexUpdates"] = gu
+			}
+		}
+		if len(update) > 1 {
+			if e := s.ddb(req.ctx, region, "UpdateTable", update, nil); e != nil {
+				return nil, e
+			}
+		}
+		if u := in.GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate; u != nil {
+			s.applyAutoScalingUpdate(region, targetKey{region, "table/" + name, "dynamodb:table:WriteCapacityUnits"}, u)
+		}
+		for _, gu := range in.GlobalTableGlobalSecondaryIndexSettingsUpdate {
+			if gu.ProvisionedWriteCapacityAutoScalingSettingsUpdate != nil {
+				s.applyAutoScalingUpdate(region, targetKey{region, "table/" + name + "/index/" + gu.IndexName, "dynamodb:index:WriteCapacityUnits"}, gu.ProvisionedWriteCapacityAutoScalingSettingsUpdate)
+			}
+		}
+	}
+	req.body, _ = json.Marshal(map[string]string{"GlobalTableName": name})
+	return s.describeGlobalTableSettings(req)
+}
+
+func (s *Server) applyAutoScalingUpdate(region string, k targetKey, u *autoScalingUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.AutoScalingDisabled != nil && *u.AutoScalingDisabled {
+		delete(s.targets, k)
+		for pk := range s.policies {
+			if pk.target == k {
+				delete(s.policies, pk)
+			}
+		}
+		return
+	}
+	t := s.targets[k]
+	now := float64(time.Now().UnixMilli()) / 1000
+	if t == nil {
+		t = &scalableTarget{ServiceNamespace: "dynamodb", ResourceID: k.ResourceID, ScalableDimension: k.Dimension, CreationTime: now, MinCapacity: 1, MaxCapacity: 40000,
+			ScalableTargetARN: fmt.Sprintf("arn:aws:application-autoscaling:%s:%s:scalable-target/%x", region, AccountID, time.Now().UnixNano()),
+			RoleARN:           "arn:aws:iam::" + AccountID + ":role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"}
+		s.targets[k] = t
+	}
+	if u.MinimumUnits != nil {
+		t.MinCapacity = *u.MinimumUnits
+	}
+	if u.MaximumUnits != nil {
+		t.MaxCapacity = *u.MaximumUnits
+	}
+	if p := u.ScalingPolicyUpdate; p != nil {
+		pname := p.PolicyName
+		if pname == "" {
+			pname = "DynamoDBWriteCapacityUtilization:" + k.ResourceID
+		}
+		s.policies[policyKey{k, pname}] = &scalingPolicy{PolicyName: pname, ServiceNamespace: "dynamodb", ResourceID: k.ResourceID, ScalableDimension: k.Dimension,
+			PolicyType: "TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration: p.TargetTrackingScalingPolicyConfiguration, Alarms: []any{}, CreationTime: now,
+			PolicyARN: fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%x:resource/dynamodb/%s:policyName/%s", region, AccountID, time.Now().UnixNano(), k.ResourceID, pname)}
+	}
+}
+
+// Prerequisite is one check of the console's "Update version".
+type Prerequisite struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// UpgradeRefusedError is the console's refusal: the failed prerequisites.
+type UpgradeRefusedError struct {
+	Table  string
+	Failed []Prerequisite
+}
+
+func (e *UpgradeRefusedError) Error() string {
+	var parts []string
+	for _, p := range e.Failed {
+		parts = append(parts, p.Name+": "+p.Detail)
+	}
+	return "cannot update global table " + e.Table + " to version " + versionCurrent + ": " + strings.Join(parts, "; ")
+}
+
+// UpgradeStatus reports a requested "Update version".
+type UpgradeStatus struct {
+	Table       string         `json:"table"`
+	State       string         `json:"state"` // scheduled, refused, upgrading, done
+	Checks      []Prerequisite `json:"checks,omitempty"`
+	ScheduledAt time.Time      `json:"scheduledAt,omitzero"`
+	FinishedAt  time.Time      `json:"finishedAt,omitzero"`
+}
+
+// CheckUpgrade runs the console's prerequisite checks for a legacy global table.
+func (s *Server) CheckUpgrade(ctx context.Context, table string) ([]Prerequisite, error) {
+	req := &request{ctx: ctx}
+	s.mu.Lock()
+	g, e := s.legacyGroupLocked(table)
+	var regions []string
+	if g != nil {
+		for _, m := range g.sortedMembers() {
+			regions = append(regions, m.region)
+		}
+	}
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
+	ttl := map[string]string{}
+	gsi := map[string]string{}
+	sse := map[string]string{}
+	var capacityFails []string
+	for _, r := range regions {
+		t, e := s.describeLocal(req, r, table)
+		if e != nil {
+			return nil, e
+		}
+		var out struct {
+			TimeToLiveDescription struct {
+				TimeToLiveStatus string
+				AttributeName    string
+			}
+		}
+		if e := s.ddb(ctx, r, "DescribeTimeToLive", map[string]string{"TableName": table}, &out); e != nil {
+			return nil, e
+		}
+		st := out.TimeToLiveDescription.TimeToLiveStatus
+		if st == "ENABLED" || st == "ENABLING" {
+			ttl[r] = "enabled on " + out.TimeToLiveDescription.AttributeName
+		} else {
+			ttl[r] = "disabled"
+		}
+		gsi[r] = gsiSignature(t)
+		s.mu.Lock()
+		if m := s.meta[tableKey{r, table}]; m != nil && m.SSE != nil {
+			sse[r] = m.SSE.SSEType
+		} else {
+			sse[r] = "DEFAULT"
+		}
+		if t.billingMode() != "PAY_PER_REQUEST" && !s.writeAutoScaledLocked(r, t) {
+			capacityFails = append(capacityFails, r)
+		}
+		s.mu.Unlock()
+	}
+	checks := []Prerequisite{
+		consistent("ttl", "TTL settings", ttl),
+		consistent("gsi", "global secondary index definitions", gsi),
+		consistent("encryption", "encryption at rest", sse),
+	}
+	capCheck := Prerequisite{Name: "capacity", Passed: len(capacityFails) == 0, Detail: "every replica is on-demand or has write capacity auto scaling"}
+	if !capCheck.Passed {
+		capCheck.Detail = "write capacity is provisioned without auto scaling (table and every GSI need a WCU scalable target and policy) in: " + strings.Join(capacityFails, ", ")
+	}
+	return append(checks, capCheck), nil
+}
+
+func consistent(name, what string, byRegion map[string]string) Prerequisite {
+	values := map[string][]string{}
+	for r, v := range byRegion {
+		values[v] = append(values[v], r)
+	}
+	if len(values) <= 1 {
+		return Prerequisite{Name: name, Passed: true, Detail: what + " are consistent across replicas"}
+	}
+	var parts []string
+	for v, rs := range values {
+		sort.Strings(rs)
+		if v == "" {
+			v = "none"
+		}
+		parts = append(parts, strings.Join(rs, ",")+": "+v)
+	}
+	sort.Strings(parts)
+	return Prerequisite{Name: name, Detail: what + " differ across replicas (" + strings.Join(parts, " | ") + ")"}
+}
+
+// UpdateVersion performs the console's "Update version" on a legacy global table.
+// With after == 0 it checks the prerequisites now and returns *UpgradeRefusedError
+// when one fails; otherwise the tables go UPDATING and, after the upgrade delay,
+// report 2019.11.21. With after > 0 it returns at once and acts like an operator
+// who clicks the button after that time and again every half second until the
+// checks pass (see UpgradeState for the outcome).
+func (s *Server) UpdateVersion(ctx context.Context, table string, after time.Duration) error {
+	s.mu.Lock()
+	g, e := s.legacyGroupLocked(table)
+	gen := s.generation
+	s.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	if after > 0 {
+		s.mu.Lock()
+		s.upgrades[table] = &UpgradeStatus{Table: table, State: "scheduled", ScheduledAt: time.Now().Add(after)}
+		s.mu.Unlock()
+		s.backgroundWG.Add(1)
+		go func() {
+			defer s.backgroundWG.Done()
+			time.Sleep(after)
+			for {
+				s.mu.Lock()
+				stale := s.generation != gen || s.groups[table] != g || s.stopped
+				s.mu.Unlock()
+				if stale {
+					return
+				}
+				err := s.startUpgrade(context.Background(), table, g, gen)
+				if err == nil {
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		return nil
+	}
+	return s.startUpgrade(ctx, table, g, gen)
+}
+
+func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen int) error {
+	checks, err := s.CheckUpgrade(ctx, table)
+	if err != nil {
+		return err
+	}
+	var failed []Prerequisite
+	for _, c := range checks {
+		if !c.Passed {
+			failed = append(failed, c)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &UpgradeStatus{Table: table, Checks: checks}
+	if prev := s.upgrades[table]; prev != nil {
+		st.ScheduledAt = prev.ScheduledAt
+	}
+	s.upgrades[table] = st
+	if len(failed) > 0 {
+		st.State = "refused"
+		return &UpgradeRefusedError{Table: table, Failed: failed}
+	}
+	if g.busyLocked() {
+		st.State = "refused"
+		return inProcess(table)
+	}
+	st.State = "upgrading"
+	g.upgrading = true
+	delay := s.delays.Upgrade
+	s.backgroundWG.Add(1)
+	go func() {
+		defer s.backgroundWG.Done()
+		time.Sleep(delay)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.generation != gen {
+			return
+		}
+		g.upgrading = false
+		g.version = versionCurrent
+		st.State = "done"
+		st.FinishedAt = time.Now()
+	}()
+	return nil
+}
+
+// UpgradeState returns the last "Update version" outcome for a table.
+func (s *Server) UpgradeState(table string) (UpgradeStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.upgrades[table]
+	if st == nil {
+		return UpgradeStatus{}, false
+	}
+	return *st, true
+}

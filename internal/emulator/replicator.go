@@ -1,0 +1,561 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The replicator of a global table reads every member's stream from DynamoDB
+// Local and applies each change to the other members after the replication delay.
+//
+// Ordering is last writer wins by the time the front observed a change: a change
+// is applied only while it is still the newest one seen for its key, and the
+// destination's stream is read just before applying, so a newer local write there
+// wins. The replicator's own writes are recognised in the destination's stream
+// (expected "echoes") and never replicated back.
+
+type change struct {
+	keyStr  string
+	keys    map[string]json.RawMessage
+	image   map[string]json.RawMessage // nil: delete
+	origin  string
+	pending int
+}
+
+type delivery struct {
+	c      *change
+	region string
+	due    time.Time
+}
+
+type streamReader struct {
+	arn    string
+	shards map[string]*shardCursor
+	listed time.Time
+}
+
+type shardCursor struct {
+	iter   string
+	closed bool
+}
+
+type streamRecord struct {
+	EventName string `json:"eventName"`
+	Dynamodb  struct {
+		Keys           map[string]json.RawMessage `json:"Keys"`
+		NewImage       map[string]json.RawMessage `json:"NewImage"`
+		OldImage       map[string]json.RawMessage `json:"OldImage"`
+		SequenceNumber string                     `json:"SequenceNumber"`
+	} `json:"dynamodb"`
+}
+
+type replicator struct {
+	s       *Server
+	g       *group
+	readers map[string]*streamReader
+	echoes  map[string][]string
+	winners map[string]*change
+	queue   []*delivery
+	delay   time.Duration
+}
+
+// memberState is a replicator's snapshot of a member, taken under the lock.
+type memberState struct {
+	status string
+	copied bool
+}
+
+func (s *Server) startReplicator(g *group) {
+	s.backgroundWG.Add(1)
+	go func() {
+		defer s.backgroundWG.Done()
+		defer close(g.done)
+		r := &replicator{s: s, g: g, readers: map[string]*streamReader{}, echoes: map[string][]string{}, winners: map[string]*change{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { <-g.stop; cancel() }()
+		t := time.NewTicker(s.opts.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-g.stop:
+				return
+			case <-t.C:
+			}
+			r.step(ctx)
+		}
+	}()
+}
+
+func (r *replicator) step(ctx context.Context) {
+	s, g := r.s, r.g
+	now := time.Now()
+	var toCopy []*member
+	var dropTables []string
+	s.mu.Lock()
+	if g.stopped {
+		s.mu.Unlock()
+		return
+	}
+	for region, m := range g.members {
+		switch m.status {
+		case statusCreating:
+			if m.failDesc != "" {
+				if !now.Before(m.due) {
+					m.status, m.statusDesc = statusCreationFailed, m.failDesc
+					s.replicaOps--
+					dropTables = append(dropTables, region)
+				}
+				continue
+			}
+			if !m.copied && m.source != "" {
+				toCopy = append(toCopy, m)
+				m.source = "" // copy started
+			}
+			if m.copied && !now.Before(m.due) {
+				m.status = statusActive
+				s.replicaOps--
+			}
+		case statusDeleting:
+			if !now.Before(m.due) {
+				delete(g.members, region)
+				s.replicaOps--
+				dropTables = append(dropTables, region)
+				delete(s.meta, tableKey{region, g.name})
+			}
+		}
+	}
+	dissolve := g.version == versionCurrent && len(g.members) < 2
+	if dissolve {
+		delete(s.groups, g.name)
+		g.signalStop()
+	}
+	states := map[string]memberState{}
+	for region, m := range g.members {
+		states[region] = memberState{m.status, m.copied}
+	}
+	version := g.version
+	r.delay = s.delays.Replication
+	s.mu.Unlock()
+
+	for _, region := range dropTables {
+		_ = s.ddb(ctx, region, "DeleteTable", map[string]string{"TableName": g.name}, nil)
+		delete(r.readers, region)
+	}
+	if dissolve {
+		return
+	}
+	for region := range r.readers {
+		if st, ok := states[region]; !ok || st.status == statusDeleting || st.status == statusCreationFailed {
+			delete(r.readers, region)
+		}
+	}
+	for _, m := range toCopy {
+		r.copyInto(ctx, m, states, version)
+		states[m.region] = memberState{statusCreating, true}
+	}
+	for region, st := range states {
+		if readable(st) {
+			r.read(ctx, region, states, version)
+		}
+	}
+	r.deliver(ctx, states, version)
+}
+
+func readable(st memberState) bool {
+	return st.copied && st.status != statusDeleting && st.status != statusCreationFailed
+}
+
+// copyInto fills a new replica with the existing items. Readers of the other
+// members start first, so writes made during the copy are replicated after it.
+func (r *replicator) copyInto(ctx context.Context, m *member, states map[string]memberState, version string) {
+	var from string
+	for region, st := range states {
+		if readable(st) && region != m.region {
+			if r.readers[region] == nil {
+				r.read(ctx, region, states, version)
+			}
+			if from == "" || region < from {
+				from = region
+			}
+		}
+	}
+	if from != "" {
+		if err := r.s.copyTable(ctx, r.g.name, from, m.region); err != nil {
+			r.s.logf("copying %s from %s to %s: %v", r.g.name, from, m.region, err)
+		}
+	}
+	r.readers[m.region] = r.newReader(ctx, m.region, true)
+	r.s.mu.Lock()
+	m.copied = true
+	r.s.mu.Unlock()
+}
+
+func (s *Server) copyTable(ctx context.Context, table, from, to string) *apiError {
+	var start map[string]json.RawMessage
+	for {
+		in := map[string]any{"TableName": table, "ConsistentRead": true}
+		if start != nil {
+			in["ExclusiveStartKey"] = start
+		}
+		var out struct {
+			Items            []map[string]json.RawMessage `json:"Items"`
+			LastEvaluatedKey map[string]json.RawMessage   `json:"LastEvaluatedKey"`
+		}
+		if e := s.ddb(ctx, from, "Scan", in, &out); e != nil {
+			return e
+		}
+		for i := 0; i < len(out.Items); i += 25 {
+			var reqs []any
+			for _, it := range out.Items[i:min(i+25, len(out.Items))] {
+				reqs = append(reqs, map[string]any{"PutRequest": map[string]any{"Item": it}})
+			}
+			if e := s.batchWrite(ctx, to, table, reqs); e != nil {
+				return e
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}
+
+func (s *Server) batchWrite(ctx context.Context, region, table string, reqs []any) *apiError {
+	items := map[string]any{table: reqs}
+	for attempt := 0; ; attempt++ {
+		var out struct {
+			UnprocessedItems map[string][]json.RawMessage `json:"UnprocessedItems"`
+		}
+		if e := s.ddb(ctx, region, "BatchWriteItem", map[string]any{"RequestItems": items}, &out); e != nil {
+			return e
+		}
+		if len(out.UnprocessedItems) == 0 || attempt > 50 {
+			return nil
+		}
+		items = map[string]any{}
+		for t, v := range out.UnprocessedItems {
+			items[t] = v
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// newReader opens a member's stream, at its end (latest) or its start.
+func (r *replicator) newReader(ctx context.Context, region string, latest bool) *streamReader {
+	var desc struct {
+		Table tableDesc `json:"Table"`
+	}
+	if e := r.s.ddb(ctx, region, "DescribeTable", map[string]string{"TableName": r.g.name}, &desc); e != nil || desc.Table.LatestStreamArn == "" {
+		return nil
+	}
+	sr := &streamReader{arn: desc.Table.LatestStreamArn, shards: map[string]*shardCursor{}}
+	r.listShards(ctx, region, sr, latest)
+	return sr
+}
+
+func (r *replicator) listShards(ctx context.Context, region string, sr *streamReader, latest bool) {
+	var out struct {
+		StreamDescription struct {
+			Shards []struct {
+				ShardID             string `json:"ShardId"`
+				SequenceNumberRange struct {
+					EndingSequenceNumber string `json:"EndingSequenceNumber"`
+				} `json:"SequenceNumberRange"`
+			} `json:"Shards"`
+		} `json:"StreamDescription"`
+	}
+	if e := r.s.ddb(ctx, region, "Streams.DescribeStream", map[string]string{"StreamArn": sr.arn}, &out); e != nil {
+		return
+	}
+	sr.listed = time.Now()
+	for _, sh := range out.StreamDescription.Shards {
+		if sr.shards[sh.ShardID] != nil {
+			continue
+		}
+		closed := sh.SequenceNumberRange.EndingSequenceNumber != ""
+		if latest && closed {
+			sr.shards[sh.ShardID] = &shardCursor{closed: true}
+			continue
+		}
+		typ := "TRIM_HORIZON"
+		if latest {
+			typ = "LATEST"
+		}
+		var it struct {
+			ShardIterator string `json:"ShardIterator"`
+		}
+		if e := r.s.ddb(ctx, region, "Streams.GetShardIterator", map[string]string{"StreamArn": sr.arn, "ShardId": sh.ShardID, "ShardIteratorType": typ}, &it); e != nil {
+			continue
+		}
+		sr.shards[sh.ShardID] = &shardCursor{iter: it.ShardIterator}
+	}
+}
+
+// read drains a member's stream and turns new records into deliveries.
+func (r *replicator) read(ctx context.Context, region string, states map[string]memberState, version string) {
+	sr := r.readers[region]
+	if sr == nil {
+		sr = r.newReader(ctx, region, true)
+		if sr == nil {
+			return
+		}
+		r.readers[region] = sr
+		return
+	}
+	if time.Since(sr.listed) > 500*time.Millisecond {
+		r.listShards(ctx, region, sr, false)
+	}
+	ids := make([]string, 0, len(sr.shards))
+	for id := range sr.shards {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		cur := sr.shards[id]
+		for page := 0; !cur.closed && page < 20; page++ {
+			var out struct {
+				Records           []streamRecord `json:"Records"`
+				NextShardIterator *string        `json:"NextShardIterator"`
+			}
+			if e := r.s.ddb(ctx, region, "Streams.GetRecords", map[string]string{"ShardIterator": cur.iter}, &out); e != nil {
+				if e.Code == "ResourceNotFoundException" {
+					delete(r.readers, region)
+				}
+				return
+			}
+			for i := range out.Records {
+				r.observe(ctx, region, &out.Records[i], states, version)
+			}
+			if out.NextShardIterator == nil {
+				cur.closed = true
+			} else {
+				cur.iter = *out.NextShardIterator
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+		}
+	}
+}
+
+func (r *replicator) observe(ctx context.Context, region string, rec *streamRecord, states map[string]memberState, version string) {
+	keyStr := canonical(rec.Dynamodb.Keys)
+	h := "REMOVE"
+	if rec.EventName != "REMOVE" {
+		h = canonical(rec.Dynamodb.NewImage)
+	}
+	ek := region + "\x00" + keyStr
+	if q := r.echoes[ek]; len(q) > 0 && q[0] == h {
+		if len(q) == 1 {
+			delete(r.echoes, ek)
+		} else {
+			r.echoes[ek] = q[1:]
+		}
+		return
+	}
+	if version == versionLegacy && rec.EventName == "MODIFY" && onlyReplicationAttrsDiffer(rec.Dynamodb.OldImage, rec.Dynamodb.NewImage) {
+		return // the stamping write or the first phase of a replicated delete
+	}
+	c := &change{keyStr: keyStr, keys: rec.Dynamodb.Keys, origin: region}
+	if rec.EventName != "REMOVE" {
+		c.image = rec.Dynamodb.NewImage
+		if version == versionLegacy {
+			c.image = r.stamp(ctx, region, rec)
+		}
+	}
+	r.winners[keyStr] = c
+	due := time.Now().Add(r.delay)
+	for other, st := range states {
+		if other == region || st.status == statusDeleting || st.status == statusCreationFailed {
+			continue
+		}
+		c.pending++
+		r.queue = append(r.queue, &delivery{c: c, region: other, due: due})
+	}
+	if c.pending == 0 {
+		delete(r.winners, keyStr)
+	}
+}
+
+// stamp is legacy replication's second write in the source Region: it adds
+// aws:rep:updatetime and aws:rep:updateregion, and returns the stamped item.
+func (r *replicator) stamp(ctx context.Context, region string, rec *streamRecord) map[string]json.RawMessage {
+	now := time.Now()
+	ts := json.RawMessage(`{"N":"` + strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', 6, 64) + `"}`)
+	rg, _ := json.Marshal(map[string]string{"S": region})
+	var firstKey string
+	for k := range rec.Dynamodb.Keys {
+		firstKey = k
+		break
+	}
+	in := map[string]any{
+		"TableName":                 r.g.name,
+		"Key":                       rec.Dynamodb.Keys,
+		"UpdateExpression":          "SET #t = :t, #r = :r",
+		"ConditionExpression":       "attribute_exists(#k)",
+		"ExpressionAttributeNames":  map[string]string{"#t": "aws:rep:updatetime", "#r": "aws:rep:updateregion", "#k": firstKey},
+		"ExpressionAttributeValues": map[string]json.RawMessage{":t": ts, ":r": rg},
+	}
+	if e := r.s.ddb(ctx, region, "UpdateItem", in, nil); e != nil && e.Code != "ConditionalCheckFailedException" {
+		r.s.logf("stamping %s in %s: %v", r.g.name, region, e)
+	}
+	img := make(map[string]json.RawMessage, len(rec.Dynamodb.NewImage)+2)
+	for k, v := range rec.Dynamodb.NewImage {
+		img[k] = v
+	}
+	img["aws:rep:updatetime"] = ts
+	img["aws:rep:updateregion"] = rg
+	return img
+}
+
+func onlyReplicationAttrsDiffer(a, b map[string]json.RawMessage) bool {
+	strip := func(m map[string]json.RawMessage) map[string]json.RawMessage {
+		out := map[string]json.RawMessage{}
+		for k, v := range m {
+			if !strings.HasPrefix(k, "aws:rep:") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return canonical(strip(a)) == canonical(strip(b))
+}
+
+func (r *replicator) deliver(ctx context.Context, states map[string]memberState, version string) {
+	now := time.Now()
+	refreshed := map[string]bool{}
+	kept := r.queue[:0]
+	for _, d := range r.queue {
+		st, ok := states[d.region]
+		if !ok || st.status == statusDeleting || st.status == statusCreationFailed {
+			r.done(d)
+			continue
+		}
+		if !st.copied || now.Before(d.due) {
+			kept = append(kept, d)
+			continue
+		}
+		if r.winners[d.c.keyStr] != d.c {
+			r.done(d)
+			continue
+		}
+		if !refreshed[d.region] {
+			refreshed[d.region] = true
+			r.read(ctx, d.region, states, version)
+			if r.winners[d.c.keyStr] != d.c {
+				r.done(d)
+				continue
+			}
+		}
+		r.apply(ctx, d, version)
+		r.done(d)
+	}
+	for i := len(kept); i < len(r.queue); i++ {
+		r.queue[i] = nil
+	}
+	r.queue = kept
+}
+
+func (r *replicator) done(d *delivery) {
+	d.c.pending--
+	if d.c.pending <= 0 && r.winners[d.c.keyStr] == d.c {
+		delete(r.winners, d.c.keyStr)
+	}
+}
+
+func (r *replicator) apply(ctx context.Context, d *delivery, version string) {
+	s, name := r.s, r.g.name
+	ek := d.region + "\x00" + d.c.keyStr
+	var out struct {
+		Attributes map[string]json.RawMessage `json:"Attributes"`
+	}
+	if d.c.image != nil {
+		if e := s.ddb(ctx, d.region, "PutItem", map[string]any{"TableName": name, "Item": d.c.image, "ReturnValues": "ALL_OLD"}, &out); e != nil {
+			s.logf("replicating %s to %s: %v", name, d.region, e)
+			return
+		}
+		if h := canonical(d.c.image); canonical(out.Attributes) != h {
+			r.echoes[ek] = append(r.echoes[ek], h)
+		}
+		return
+	}
+	if version == versionLegacy {
+		var firstKey string
+		for k := range d.c.keys {
+			firstKey = k
+			break
+		}
+		e := s.ddb(ctx, d.region, "UpdateItem", map[string]any{
+			"TableName": name, "Key": d.c.keys,
+			"UpdateExpression":          "SET #d = :d",
+			"ConditionExpression":       "attribute_exists(#k)",
+			"ExpressionAttributeNames":  map[string]string{"#d": "aws:rep:deleting", "#k": firstKey},
+			"ExpressionAttributeValues": map[string]json.RawMessage{":d": json.RawMessage(`{"BOOL":true}`)},
+		}, nil)
+		if e != nil {
+			return // gone already, or an error: nothing to delete
+		}
+	}
+	if e := s.ddb(ctx, d.region, "DeleteItem", map[string]any{"TableName": name, "Key": d.c.keys, "ReturnValues": "ALL_OLD"}, &out); e != nil {
+		s.logf("replicating a delete of %s to %s: %v", name, d.region, e)
+		return
+	}
+	if len(out.Attributes) > 0 {
+		r.echoes[ek] = append(r.echoes[ek], "REMOVE")
+	}
+}
+
+// canonical renders an item or key so that equal items give equal strings
+// (attribute order and set order do not matter).
+func canonical(m map[string]json.RawMessage) string {
+	if m == nil {
+		return ""
+	}
+	vals := make(map[string]any, len(m))
+	for k, raw := range m {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			vals[k] = string(raw)
+			continue
+		}
+		vals[k] = canonicalValue(v)
+	}
+	b, _ := json.Marshal(vals)
+	return string(b)
+}
+
+func canonicalValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, inner := range x {
+			switch k {
+			case "SS", "NS", "BS":
+				if arr, ok := inner.([]any); ok {
+					sort.Slice(arr, func(i, j int) bool { return toString(arr[i]) < toString(arr[j]) })
+				}
+			default:
+				x[k] = canonicalValue(inner)
+			}
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = canonicalValue(x[i])
+		}
+		return x
+	}
+	return v
+}
+
+func toString(v any) string {
+	s, _ := v.(string)
+	return s
+}

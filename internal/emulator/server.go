@@ -1,0 +1,420 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+)
+
+// AccountID is the account every caller sees, whatever its credentials.
+const AccountID = "123456789012"
+
+const (
+	localAccessKey = "ddbglobal"
+	localARNPrefix = "arn:aws:dynamodb:ddblocal:000000000000:"
+	defaultRegion  = "us-east-1"
+	maxBodyBytes   = 32 << 20
+)
+
+// Options configure Start. Zero values pick sensible defaults.
+type Options struct {
+	// Addr is host:port for the front; empty means 127.0.0.1 and a free port.
+	Addr string
+	// LocalDir overrides where DynamoDBLocal.jar lives (see ddblocal.FindDir).
+	LocalDir string
+	// Delays of the asynchronous control plane and of replication.
+	Delays Delays
+	// PollInterval is how often member streams are read for replication (default 10ms).
+	PollInterval time.Duration
+	// MaxConcurrentReplicaOps bounds replica creates/deletes in progress across the
+	// account; more give LimitExceededException (default 10).
+	MaxConcurrentReplicaOps int
+	// Logf receives diagnostic lines; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Delays of the emulated control plane.
+type Delays struct {
+	// ReplicaCreate is how long a new replica stays CREATING (default 2s).
+	ReplicaCreate time.Duration `json:"replicaCreate"`
+	// ReplicaDelete is how long a removed replica stays DELETING (default 1s).
+	ReplicaDelete time.Duration `json:"replicaDelete"`
+	// Replication is the lag between a write and its copies in other members (default 200ms).
+	Replication time.Duration `json:"replication"`
+	// Upgrade is how long the console's "Update version" keeps tables UPDATING (default 1s).
+	Upgrade time.Duration `json:"upgrade"`
+}
+
+func (d Delays) withDefaults() Delays {
+	if d.ReplicaCreate == 0 {
+		d.ReplicaCreate = 2 * time.Second
+	}
+	if d.ReplicaDelete == 0 {
+		d.ReplicaDelete = time.Second
+	}
+	if d.Replication == 0 {
+		d.Replication = 200 * time.Millisecond
+	}
+	if d.Upgrade == 0 {
+		d.Upgrade = time.Second
+	}
+	return d
+}
+
+// Server is a running emulator: the Go front plus its DynamoDB Local process.
+type Server struct {
+	// Endpoint is the base URL for every service (DynamoDB, Streams, Application Auto Scaling).
+	Endpoint string
+	// Addr is host:port of the front.
+	Addr string
+
+	local    *ddblocal.Server
+	httpSrv  *http.Server
+	listener net.Listener
+	client   *http.Client
+	opts     Options
+
+	mu           sync.Mutex
+	delays       Delays
+	regions      map[string]bool
+	meta         map[tableKey]*tableMeta
+	groups       map[string]*group // by table name
+	targets      map[targetKey]*scalableTarget
+	policies     map[policyKey]*scalingPolicy
+	faults       []*faultRule
+	nextFaultID  int
+	trims        map[string]string // local stream ARN -> last trimmed sequence number
+	iteratorTTL  time.Duration
+	createFails  map[tableKey]string
+	upgrades     map[string]*UpgradeStatus
+	replicaOps   int
+	generation   int
+	stopped      bool
+	backgroundWG sync.WaitGroup
+}
+
+type tableKey struct{ Region, Table string }
+
+// tableMeta holds what DynamoDB Local does not keep for a table.
+type tableMeta struct {
+	Tags map[string]string
+	SSE  *sseSpec
+	PITR bool
+}
+
+type sseSpec struct {
+	Enabled        bool   `json:"Enabled"`
+	SSEType        string `json:"SSEType,omitempty"`
+	KMSMasterKeyID string `json:"KMSMasterKeyId,omitempty"`
+}
+
+// Start launches DynamoDB Local and the front. Stop ends both.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 10 * time.Millisecond
+	}
+	if opts.MaxConcurrentReplicaOps == 0 {
+		opts.MaxConcurrentReplicaOps = 10
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: listen on %s: %w", addr, err)
+	}
+	local, err := ddblocal.Start(ctx, ddblocal.Options{Dir: opts.LocalDir})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s := &Server{
+		Endpoint: "http://" + ln.Addr().String(),
+		Addr:     ln.Addr().String(),
+		local:    local,
+		listener: ln,
+		opts:     opts,
+		client: &http.Client{Transport: &http.Transport{
+			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second,
+			DisableCompression: true,
+		}},
+		delays: opts.Delays.withDefaults(),
+	}
+	s.resetStateLocked()
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = s.httpSrv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *Server) resetStateLocked() {
+	s.regions = map[string]bool{}
+	s.meta = map[tableKey]*tableMeta{}
+	s.groups = map[string]*group{}
+	s.targets = map[targetKey]*scalableTarget{}
+	s.policies = map[policyKey]*scalingPolicy{}
+	s.faults = nil
+	s.trims = map[string]string{}
+	s.iteratorTTL = 0
+	s.createFails = map[tableKey]string{}
+	s.upgrades = map[string]*UpgradeStatus{}
+	s.replicaOps = 0
+	s.generation++
+}
+
+// LocalEndpoint is DynamoDB Local's own URL (for comparisons and benchmarks).
+func (s *Server) LocalEndpoint() string { return s.local.Endpoint }
+
+// LocalPID is the process id of DynamoDB Local.
+func (s *Server) LocalPID() int { return s.local.PID() }
+
+// Stop ends replication, the front and DynamoDB Local.
+func (s *Server) Stop() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	groups := s.groups
+	s.groups = map[string]*group{}
+	s.generation++
+	s.mu.Unlock()
+	for _, g := range groups {
+		g.stopAndWait()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = s.httpSrv.Shutdown(ctx)
+	s.backgroundWG.Wait()
+	s.local.Stop()
+}
+
+// Wait blocks until DynamoDB Local exits (it should not before Stop).
+func (s *Server) Wait() error { return s.local.Wait() }
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
+// ServeHTTP routes admin calls, the three AWS protocols and nothing else.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	if r.Method != http.MethodPost || target == "" {
+		if r.Method == http.MethodGet && r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, "ddbglobal emulator: DynamoDB, DynamoDB Streams and Application Auto Scaling on one endpoint\n")
+			return
+		}
+		writeError(w, protoDynamoDB, errorf("UnknownOperationException", http.StatusBadRequest, "An unknown operation was requested."))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		writeError(w, protoDynamoDB, serializationError(err))
+		return
+	}
+	service, op, _ := strings.Cut(target, ".")
+	var proto protocol
+	switch service {
+	case "DynamoDB_20120810":
+		proto = protoDynamoDB
+	case "DynamoDBStreams_20120810":
+		proto = protoStreams
+	case "AnyScaleFrontendService":
+		proto = protoAutoScaling
+	default:
+		writeError(w, protoDynamoDB, errorf("UnknownOperationException", http.StatusBadRequest, "An unknown operation was requested."))
+		return
+	}
+	if !json.Valid(body) || (len(bytes.TrimSpace(body)) > 0 && bytes.TrimSpace(body)[0] != '{') {
+		writeError(w, proto, serializationError(errors.New("request body is not a JSON object")))
+		return
+	}
+	region := regionOf(r.Header.Get("Authorization"))
+	req := &request{ctx: r.Context(), proto: proto, op: op, region: region, body: body}
+	s.noteRegion(region)
+
+	if e := s.applyFaults(req); e != nil {
+		writeError(w, proto, e)
+		return
+	}
+	var resp []byte
+	var aerr *apiError
+	switch proto {
+	case protoAutoScaling:
+		resp, aerr = s.autoScaling(req)
+	case protoStreams:
+		resp, aerr = s.streams(req)
+	default:
+		resp, aerr = s.dynamodb(req)
+	}
+	if aerr != nil {
+		writeError(w, proto, aerr)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", proto.contentType())
+	h.Set("Content-Length", strconv.Itoa(len(resp)))
+	if proto != protoAutoScaling {
+		h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(resp)), 10))
+	}
+	_, _ = w.Write(resp)
+}
+
+// request is one client call as the front sees it.
+type request struct {
+	ctx    context.Context
+	proto  protocol
+	op     string
+	region string
+	body   []byte
+	// unprocessed holds BatchWriteItem entries a fault held back.
+	unprocessed map[string][]json.RawMessage
+}
+
+func (s *Server) noteRegion(region string) {
+	s.mu.Lock()
+	s.regions[region] = true
+	s.mu.Unlock()
+}
+
+var credentialRe = regexp.MustCompile(`Credential=([^/,\s]*)/([^/]*)/([^/]*)/`)
+
+// regionOf reads the Region from a SigV4 Authorization header's credential scope.
+func regionOf(auth string) string {
+	if m := credentialRe.FindStringSubmatch(auth); m != nil && m[3] != "" {
+		return m[3]
+	}
+	return defaultRegion
+}
+
+var callerARNRe = regexp.MustCompile(`arn:aws:dynamodb:[a-z0-9-]+:` + AccountID + `:`)
+
+// toLocal rewrites the caller's ARNs into DynamoDB Local's.
+func toLocal(body []byte) []byte {
+	if !bytes.Contains(body, []byte(":"+AccountID+":")) {
+		return body
+	}
+	return callerARNRe.ReplaceAll(body, []byte(localARNPrefix))
+}
+
+// fromLocal rewrites DynamoDB Local's ARNs and Region names into the caller's.
+func fromLocal(body []byte, region string) []byte {
+	if bytes.Contains(body, []byte(localARNPrefix)) {
+		body = bytes.ReplaceAll(body, []byte(localARNPrefix), []byte("arn:aws:dynamodb:"+region+":"+AccountID+":"))
+	}
+	if bytes.Contains(body, []byte(`"awsRegion":"ddblocal"`)) {
+		body = bytes.ReplaceAll(body, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+region+`"`))
+	}
+	return body
+}
+
+// callLocal sends one call to DynamoDB Local as the shared account in region.
+// target is "DynamoDB_20120810.X" or "DynamoDBStreams_20120810.X". The body and the
+// answer stay in DynamoDB Local's ARN space.
+func (s *Server) callLocal(ctx context.Context, region, target string, body []byte) ([]byte, *apiError) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.local.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, errorf("InternalServerError", http.StatusInternalServerError, "%v", err)
+	}
+	service := "dynamodb"
+	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+localAccessKey+"/20200101/"+region+"/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, errorf("InternalServerError", http.StatusInternalServerError, "DynamoDB Local: %v", err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, errorf("InternalServerError", http.StatusInternalServerError, "DynamoDB Local: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := parseLocalError(resp.StatusCode, out)
+		if e.Code == "InternalFailure" && bytes.Contains(body, []byte("{")) && !json.Valid(body) {
+			e = serializationError(errors.New("malformed JSON"))
+		}
+		return nil, e
+	}
+	return out, nil
+}
+
+// ddb calls a DynamoDB operation on DynamoDB Local with a Go value as input and
+// decodes the answer into out (when not nil).
+func (s *Server) ddb(ctx context.Context, region, op string, in, out any) *apiError {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return errorf("InternalServerError", http.StatusInternalServerError, "%v", err)
+	}
+	target := "DynamoDB_20120810." + op
+	if strings.HasPrefix(op, "Streams.") {
+		target = "DynamoDBStreams_20120810." + strings.TrimPrefix(op, "Streams.")
+	}
+	resp, aerr := s.callLocal(ctx, region, target, body)
+	if aerr != nil {
+		return aerr
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp, out); err != nil {
+			return errorf("InternalServerError", http.StatusInternalServerError, "decoding %s: %v", op, err)
+		}
+	}
+	return nil
+}
+
+// forward passes the caller's request to DynamoDB Local and rewrites the answer.
+func (s *Server) forward(req *request) ([]byte, *apiError) {
+	prefix := "DynamoDB_20120810."
+	if req.proto == protoStreams {
+		prefix = "DynamoDBStreams_20120810."
+	}
+	resp, aerr := s.callLocal(req.ctx, req.region, prefix+req.op, toLocal(req.body))
+	if aerr != nil {
+		aerr.Message = string(fromLocal([]byte(aerr.Message), req.region))
+		return nil, aerr
+	}
+	return fromLocal(resp, req.region), nil
+}
+
+func localTableARN(name string) string { return localARNPrefix + "table/" + name }
+
+func tableARN(region, name string) string {
+	return "arn:aws:dynamodb:" + region + ":" + AccountID + ":table/" + name
+}
+
+// tableFromARN returns the Region and table name of a caller's table ARN.
+func tableFromARN(arn string) (region, name string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "dynamodb" || !strings.HasPrefix(parts[5], "table/") {
+		return "", "", false
+	}
+	name = strings.TrimPrefix(parts[5], "table/")
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		name = name[:i]
+	}
+	return parts[3], name, name != ""
+}
