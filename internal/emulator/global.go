@@ -400,7 +400,7 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		}
 	}
 	if newGroupStarted {
-		s.startReplicator(g)
+		s.startReplicator(req.ctx, g, req.region)
 	}
 	resp, e := s.callLocal(req.ctx, req.region, "DynamoDB_20120810.DescribeTable", []byte(`{"TableName":`+string(in["TableName"])+`}`))
 	if e != nil {

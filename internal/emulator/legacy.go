@@ -166,7 +166,13 @@ func (s *Server) createGlobalTable(req *request) ([]byte, *apiError) {
 		g.members[r.RegionName] = &member{region: r.RegionName, status: statusActive, since: g.created, copied: true, tableClass: "STANDARD"}
 	}
 	s.groups[g.name] = g
-	s.startReplicator(g)
+	var regions []string
+	for r := range g.members {
+		regions = append(regions, r)
+	}
+	s.mu.Unlock()
+	s.startReplicator(req.ctx, g, regions...)
+	s.mu.Lock()
 	desc := s.globalTableDescriptionLocked(g)
 	desc["GlobalTableStatus"] = statusCreating
 	return marshal(map[string]any{"GlobalTableDescription": desc})

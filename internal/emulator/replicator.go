@@ -70,12 +70,20 @@ type memberState struct {
 	copied bool
 }
 
-func (s *Server) startReplicator(g *group) {
+// startReplicator starts a global table's replicator. The streams of regions are
+// opened (at their end) before it returns, so no write made after the call that
+// created the global table is missed.
+func (s *Server) startReplicator(ctx context.Context, g *group, regions ...string) {
+	r := &replicator{s: s, g: g, readers: map[string]*streamReader{}, echoes: map[string][]string{}, winners: map[string]*change{}}
+	for _, region := range regions {
+		if sr := r.newReader(ctx, region, true); sr != nil {
+			r.readers[region] = sr
+		}
+	}
 	s.backgroundWG.Add(1)
 	go func() {
 		defer s.backgroundWG.Done()
 		defer close(g.done)
-		r := &replicator{s: s, g: g, readers: map[string]*streamReader{}, echoes: map[string][]string{}, winners: map[string]*change{}}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() { <-g.stop; cancel() }()
