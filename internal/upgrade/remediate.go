@@ -1,0 +1,217 @@
+package upgrade
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
+)
+
+// CapacityMode is how remediation fixes a failed capacity check.
+type CapacityMode string
+
+const (
+	// CapacityOnDemand switches provisioned replicas to on-demand (PAY_PER_REQUEST).
+	CapacityOnDemand CapacityMode = "PAY_PER_REQUEST"
+	// CapacityAutoScaling registers WCU auto scaling where it is missing.
+	CapacityAutoScaling CapacityMode = "AUTOSCALING"
+)
+
+// CapacityModes lists the capacity remediation choices.
+var CapacityModes = []string{string(CapacityOnDemand), string(CapacityAutoScaling)}
+
+// Auto scaling registered by remediation: the minimum is the current provisioned WCU,
+// so capacity never drops; the maximum leaves room to grow.
+const (
+	autoScalingMaxFactor       = 10
+	autoScalingMinMaximum      = 100
+	autoScalingMaxUnits        = 40000
+	autoScalingTargetValue     = 70.0
+	autoScalingPolicyPrefix    = "DynamoDBWriteCapacityUtilization:"
+	remediationPollMinDelay    = 500 * time.Millisecond
+	remediationPollMaxDelay    = 10 * time.Second
+	remediationActiveTimeLimit = 30 * time.Minute
+)
+
+// ActionKind names a remediation step.
+type ActionKind string
+
+// Remediation steps.
+const (
+	ActionOnDemand    ActionKind = "on_demand"
+	ActionAutoScaling ActionKind = "write_auto_scaling"
+	ActionEnableTTL   ActionKind = "enable_ttl"
+)
+
+// Action is one remediation step in one Region.
+type Action struct {
+	Kind      ActionKind
+	Region    string
+	Index     string // ActionAutoScaling on a GSI; "" for the table
+	Attribute string // ActionEnableTTL
+	MinUnits  int64  // ActionAutoScaling
+	MaxUnits  int64  // ActionAutoScaling
+}
+
+func (a Action) String() string {
+	switch a.Kind {
+	case ActionOnDemand:
+		return fmt.Sprintf("%s: switch the table to on-demand capacity (PAY_PER_REQUEST)", a.Region)
+	case ActionAutoScaling:
+		what := "the table"
+		if a.Index != "" {
+			what = "index " + a.Index
+		}
+		return fmt.Sprintf("%s: register WCU auto scaling on %s (%d to %d units, target %.0f%% utilization)",
+			a.Region, what, a.MinUnits, a.MaxUnits, autoScalingTargetValue)
+	case ActionEnableTTL:
+		return fmt.Sprintf("%s: enable TTL on attribute %s", a.Region, a.Attribute)
+	}
+	return string(a.Kind)
+}
+
+// PlanRemediation lists the steps that fix the failed fixable checks. It returns nil
+// when nothing needs fixing.
+func PlanRemediation(f *Facts, checks []Check, mode CapacityMode) []Action {
+	failed := map[string]bool{}
+	for _, c := range Failed(checks) {
+		if c.Fixable {
+			failed[c.Name] = true
+		}
+	}
+	var actions []Action
+	if failed[CheckCapacity] {
+		for _, r := range f.Regions {
+			if _, ok := capacityState(r); ok {
+				continue
+			}
+			if mode != CapacityAutoScaling {
+				actions = append(actions, Action{Kind: ActionOnDemand, Region: r.Region})
+				continue
+			}
+			if !r.WriteAutoScaling[""] {
+				actions = append(actions, autoScalingAction(r.Region, "", r.WriteUnits))
+			}
+			for _, g := range r.GSIs {
+				if !r.WriteAutoScaling[g.Name] {
+					actions = append(actions, autoScalingAction(r.Region, g.Name, g.WriteUnits))
+				}
+			}
+		}
+	}
+	if failed[CheckTTL] {
+		var attr string
+		for _, r := range f.Regions {
+			if r.TTL.Enabled() {
+				attr = r.TTL.Attribute
+			}
+		}
+		for _, r := range f.Regions {
+			if !r.TTL.Enabled() {
+				actions = append(actions, Action{Kind: ActionEnableTTL, Region: r.Region, Attribute: attr})
+			}
+		}
+	}
+	return actions
+}
+
+func autoScalingAction(region, index string, units int64) Action {
+	lo := max(units, 1)
+	hi := min(max(lo*autoScalingMaxFactor, autoScalingMinMaximum), autoScalingMaxUnits)
+	return Action{Kind: ActionAutoScaling, Region: region, Index: index, MinUnits: lo, MaxUnits: max(hi, lo)}
+}
+
+// Remediate performs the steps in order. A capacity switch waits until the table is
+// ACTIVE again before the next step, since DynamoDB refuses changes while it updates.
+func Remediate(ctx context.Context, c Clients, tableName string, actions []Action) error {
+	for _, a := range actions {
+		if err := remediate(ctx, c, tableName, a); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+func remediate(ctx context.Context, c Clients, tableName string, a Action) error {
+	client := c.DynamoDB(a.Region)
+	switch a.Kind {
+	case ActionOnDemand:
+		if err := waitTableActive(ctx, client, tableName); err != nil {
+			return err
+		}
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(tableName), BillingMode: types.BillingModePayPerRequest})
+		if err != nil {
+			return err
+		}
+		return waitTableActive(ctx, client, tableName)
+	case ActionAutoScaling:
+		as := c.AutoScaling(a.Region)
+		id := tableResourceID(tableName, a.Index)
+		dim := aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits
+		metric := aastypes.MetricTypeDynamoDBWriteCapacityUtilization
+		if a.Index != "" {
+			dim = aastypes.ScalableDimensionDynamoDBIndexWriteCapacityUnits
+		}
+		if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{
+			ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
+			ResourceId:        aws.String(id),
+			ScalableDimension: dim,
+			MinCapacity:       aws.Int32(int32(a.MinUnits)),
+			MaxCapacity:       aws.Int32(int32(a.MaxUnits)),
+		}); err != nil {
+			return err
+		}
+		_, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{
+			ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
+			ResourceId:        aws.String(id),
+			ScalableDimension: dim,
+			PolicyName:        aws.String(autoScalingPolicyPrefix + id),
+			PolicyType:        aastypes.PolicyTypeTargetTrackingScaling,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{
+				TargetValue:                   aws.Float64(autoScalingTargetValue),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: metric},
+			},
+		})
+		return err
+	case ActionEnableTTL:
+		_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               aws.String(tableName),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String(a.Attribute)},
+		})
+		return err
+	}
+	return fmt.Errorf("unknown remediation %q", a.Kind)
+}
+
+// waitTableActive polls DescribeTable until the table is ACTIVE.
+func waitTableActive(ctx context.Context, client *dynamodb.Client, tableName string) error {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, remediationActiveTimeLimit)
+	defer cancel()
+	delay := remediationPollMinDelay
+	for {
+		t, err := ddb.FindTableByName(ctx, client, tableName)
+		if err != nil {
+			return err
+		}
+		if t.TableStatus == types.TableStatusActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if parent.Err() == nil {
+				return fmt.Errorf("table %s in %s still %s after %s", tableName, client.Options().Region, t.TableStatus, remediationActiveTimeLimit)
+			}
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, remediationPollMaxDelay)
+	}
+}

@@ -1,0 +1,163 @@
+package upgrade
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
+)
+
+// Polling of a running upgrade: it takes minutes to hours, so the delay grows to a cap.
+const (
+	DefaultPollMinDelay = 2 * time.Second
+	DefaultPollMaxDelay = 30 * time.Second
+)
+
+// RegionStatus is what one member reports while the upgrade runs.
+type RegionStatus struct {
+	Region      string
+	TableStatus string
+	Version     string
+	// Replicas maps the other members listed in Replicas[] to their ReplicaStatus.
+	Replicas map[string]string
+}
+
+// Done reports whether the member has finished: ACTIVE, version 2019.11.21, and
+// every other member listed as an ACTIVE replica.
+func (s RegionStatus) Done(members []string) bool {
+	if s.TableStatus != string(types.TableStatusActive) || s.Version != ddb.VersionCurrent {
+		return false
+	}
+	for _, m := range members {
+		if m != s.Region && s.Replicas[m] != string(types.ReplicaStatusActive) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s RegionStatus) String() string {
+	version := s.Version
+	if version == "" {
+		version = "no version reported"
+	}
+	return fmt.Sprintf("%s %s (%s)", s.Region, s.TableStatus, version)
+}
+
+// Progress is the state of every member at one poll.
+type Progress struct {
+	Members []string
+	Regions []RegionStatus
+}
+
+// Done reports whether every member has finished.
+func (p Progress) Done() bool {
+	for _, s := range p.Regions {
+		if !s.Done(p.Members) {
+			return false
+		}
+	}
+	return len(p.Regions) == len(p.Members)
+}
+
+func (p Progress) String() string {
+	parts := make([]string, 0, len(p.Regions))
+	for _, s := range p.Regions {
+		parts = append(parts, s.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Poll describes the table in every member Region once.
+func Poll(ctx context.Context, c Clients, tableName string, members []string) (Progress, error) {
+	p := Progress{Members: append([]string(nil), members...)}
+	sort.Strings(p.Members)
+	for _, r := range p.Members {
+		t, err := ddb.FindTableByName(ctx, c.DynamoDB(r), tableName)
+		if err != nil {
+			return p, err
+		}
+		s := RegionStatus{Region: r, TableStatus: string(t.TableStatus), Version: aws.ToString(t.GlobalTableVersion), Replicas: map[string]string{}}
+		for _, rd := range t.Replicas {
+			s.Replicas[aws.ToString(rd.RegionName)] = string(rd.ReplicaStatus)
+		}
+		p.Regions = append(p.Regions, s)
+	}
+	return p, nil
+}
+
+// WaitOptions tune Wait. Zero values take the defaults.
+type WaitOptions struct {
+	MinDelay, MaxDelay time.Duration
+	// OnPoll is called after every poll that is not yet done.
+	OnPoll func(Progress)
+}
+
+// Wait polls until every member reports version 2019.11.21 and ACTIVE, with a delay
+// that doubles up to MaxDelay, until ctx ends. It returns the last progress seen.
+func Wait(ctx context.Context, c Clients, tableName string, members []string, opts WaitOptions) (Progress, error) {
+	if opts.MinDelay <= 0 {
+		opts.MinDelay = DefaultPollMinDelay
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = DefaultPollMaxDelay
+	}
+	delay := opts.MinDelay
+	for {
+		p, err := Poll(ctx, c, tableName, members)
+		if err != nil {
+			if ctx.Err() != nil {
+				return p, ctx.Err()
+			}
+			return p, err
+		}
+		if p.Done() {
+			return p, nil
+		}
+		if opts.OnPoll != nil {
+			opts.OnPoll(p)
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, opts.MaxDelay)
+	}
+}
+
+// Verify checks an upgraded global table: every member reports 2019.11.21 and ACTIVE,
+// and lists every other former member as an ACTIVE replica, so no Region was lost.
+func Verify(p Progress) error {
+	var problems []string
+	if len(p.Regions) != len(p.Members) {
+		problems = append(problems, fmt.Sprintf("%d of %d members described", len(p.Regions), len(p.Members)))
+	}
+	for _, s := range p.Regions {
+		if s.TableStatus != string(types.TableStatusActive) {
+			problems = append(problems, fmt.Sprintf("%s is %s", s.Region, s.TableStatus))
+		}
+		if s.Version != ddb.VersionCurrent {
+			problems = append(problems, fmt.Sprintf("%s reports version %q", s.Region, s.Version))
+		}
+		for _, m := range p.Members {
+			if m != s.Region && s.Replicas[m] != string(types.ReplicaStatusActive) {
+				st := s.Replicas[m]
+				if st == "" {
+					st = "missing"
+				}
+				problems = append(problems, fmt.Sprintf("%s lists replica %s as %s", s.Region, m, st))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the upgraded global table is not as expected: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
