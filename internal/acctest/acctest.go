@@ -13,13 +13,14 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/awsclient"
-	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/provider"
 )
 
@@ -41,7 +42,18 @@ var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 type Backend struct {
 	// Endpoint is empty when the tests run against real AWS.
 	Endpoint string
+	// Emulator is the local emulator; nil against real AWS.
+	Emulator *emulator.Server
 	stop     func()
+}
+
+// TestDelays keep the emulated control plane quick but still asynchronous, so tests
+// see CREATING, DELETING and UPDATING as they would in AWS.
+var TestDelays = emulator.Delays{
+	ReplicaCreate: 1500 * time.Millisecond,
+	ReplicaDelete: 500 * time.Millisecond,
+	Replication:   100 * time.Millisecond,
+	Upgrade:       time.Second,
 }
 
 var (
@@ -58,11 +70,11 @@ func startBackend(ctx context.Context) (*Backend, error) {
 	if RealAWS() {
 		return &Backend{stop: func() {}}, nil
 	}
-	srv, err := ddblocal.Start(ctx, ddblocal.Options{})
+	srv, err := emulator.Start(ctx, emulator.Options{Delays: TestDelays})
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{Endpoint: srv.Endpoint, stop: srv.Stop}, nil
+	return &Backend{Endpoint: srv.Endpoint, Emulator: srv, stop: srv.Stop}, nil
 }
 
 // Main is TestMain for packages with acceptance tests: it prepares Terraform's
@@ -113,6 +125,16 @@ func PreCheck(t *testing.T) {
 
 // Endpoint is the local backend's URL ("" against real AWS).
 func Endpoint() string { return backend.Endpoint }
+
+// Emulator returns the local emulator for tests that steer it (delays, faults, the
+// console's upgrade), and skips the test against real AWS.
+func Emulator(t *testing.T) *emulator.Server {
+	t.Helper()
+	if backend.Emulator == nil {
+		t.Skip("this test steers the local emulator; it does not run against real AWS")
+	}
+	return backend.Emulator
+}
 
 // ProviderConfig is the provider block for the tests, pointing at the backend.
 func ProviderConfig() string {
