@@ -1,0 +1,233 @@
+package emulator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
+)
+
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+func TestFaultErrorsAndLatency(t *testing.T) {
+	ctx := fresh(t)
+	east, west := ddbIn("us-east-1"), ddbIn("eu-west-1")
+	createTable(t, ctx, east, "faulty", false)
+	createTable(t, ctx, west, "faulty", false)
+	item := map[string]types.AttributeValue{"pk": s("a")}
+
+	srv.AddFault(emulator.Fault{Operation: "PutItem", Region: "us-east-1", ErrorCode: "ProvisionedThroughputExceededException", Count: 1})
+	_, err := east.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("faulty"), Item: item})
+	wantCode(t, err, "ProvisionedThroughputExceededException", "provisioned throughput")
+	if httpStatus(err) != 400 {
+		t.Fatalf("status = %d, want 400", httpStatus(err))
+	}
+	putItem(t, ctx, east, "faulty", item) // Count: 1 → the next call passes
+	putItem(t, ctx, west, "faulty", item) // other Regions are not affected
+
+	srv.AddFault(emulator.Fault{Operation: "GetItem", Region: "eu-west-1", Table: "faulty", ErrorCode: "InternalServerError", Count: 1})
+	_, err = west.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("faulty"), Key: item})
+	wantCode(t, err, "InternalServerError", "")
+	if httpStatus(err) != 500 {
+		t.Fatalf("status = %d, want 500", httpStatus(err))
+	}
+	// The SDK's own retryer sees injected 5xx/throttles as retryable.
+	retrying := dynamodb.NewFromConfig(awsConfig(srv.Endpoint, "eu-west-1", "AKIDRETRY"), func(o *dynamodb.Options) { o.RetryMaxAttempts = 3 })
+	srv.AddFault(emulator.Fault{Operation: "GetItem", Region: "eu-west-1", ErrorCode: "ThrottlingException", Count: 2})
+	if _, err := retrying.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("faulty"), Key: item}); err != nil {
+		t.Fatalf("two throttles then success with 3 attempts: %v", err)
+	}
+
+	id := srv.AddFault(emulator.Fault{Operation: "Query", Latency: 300 * time.Millisecond})
+	start := time.Now()
+	if _, err := east.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("faulty"), KeyConditionExpression: aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("a")}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("latency fault: call took %s", d)
+	}
+	srv.RemoveFault(id)
+
+	// Rate with a seed is reproducible.
+	pattern := func() string {
+		srv.ClearFaults()
+		srv.AddFault(emulator.Fault{Operation: "GetItem", Region: "us-east-1", ErrorCode: "ProvisionedThroughputExceededException", Rate: 0.5, Seed: 42})
+		var b strings.Builder
+		for range 20 {
+			_, err := east.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("faulty"), Key: item})
+			b.WriteString(map[bool]string{true: "x", false: "."}[err != nil])
+		}
+		return b.String()
+	}
+	p1, p2 := pattern(), pattern()
+	if p1 != p2 || !strings.Contains(p1, "x") || !strings.Contains(p1, ".") {
+		t.Fatalf("seeded rate not reproducible or not mixed: %s vs %s", p1, p2)
+	}
+	srv.ClearFaults()
+}
+
+func TestFaultUnprocessedItems(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "batch", false)
+	srv.AddFault(emulator.Fault{Operation: "BatchWriteItem", UnprocessedFraction: 0.4, Seed: 7})
+	var reqs []types.WriteRequest
+	for i := range 25 {
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"pk": s(fmt.Sprint(i))}}})
+	}
+	pending := map[string][]types.WriteRequest{"batch": reqs}
+	rounds := 0
+	for len(pending) > 0 && rounds < 50 {
+		out, err := east.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rounds == 0 {
+			if n := len(out.UnprocessedItems["batch"]); n == 0 || n == 25 {
+				t.Fatalf("first round held back %d of 25 items, want some", n)
+			}
+		}
+		pending = out.UnprocessedItems
+		rounds++
+	}
+	srv.ClearFaults()
+	scan, err := east.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("batch")})
+	if err != nil || scan.Count != 25 {
+		t.Fatalf("after retrying UnprocessedItems the table holds %d items (%v), want 25", scan.Count, err)
+	}
+}
+
+// streamAt opens a table's single shard.
+func streamAt(t *testing.T, ctx context.Context, region, table string) (sc *dynamodbstreams.Client, arn, shard *string) {
+	t.Helper()
+	td := describe(t, ctx, ddbIn(region), table)
+	sc = streamsIn(region)
+	ds, err := sc.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: td.LatestStreamArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc, td.LatestStreamArn, ds.StreamDescription.Shards[0].ShardId
+}
+
+func TestFaultTrimmedStream(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "trim", false, withStream(types.StreamViewTypeNewAndOldImages))
+	for i := range 3 {
+		putItem(t, ctx, east, "trim", map[string]types.AttributeValue{"pk": s(fmt.Sprint("old", i))})
+	}
+	sc, arn, shard := streamAt(t, ctx, "us-east-1", "trim")
+	old, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: old.ShardIterator})
+	if err != nil || len(first.Records) != 3 {
+		t.Fatalf("before trimming: %d records, %v", len(first.Records), err)
+	}
+	if err := srv.TrimStream(ctx, "us-east-1", "trim"); err != nil {
+		t.Fatal(err)
+	}
+	putItem(t, ctx, east, "trim", map[string]types.AttributeValue{"pk": s("new")})
+
+	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: old.ShardIterator})
+	wantCode(t, err, "TrimmedDataAccessException", "")
+	_, err = sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard,
+		ShardIteratorType: streamtypes.ShardIteratorTypeAtSequenceNumber, SequenceNumber: first.Records[1].Dynamodb.SequenceNumber})
+	wantCode(t, err, "TrimmedDataAccessException", "")
+	th, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: th.ShardIterator})
+	if err != nil || len(after.Records) != 1 || after.Records[0].Dynamodb.Keys["pk"].(*streamtypes.AttributeValueMemberS).Value != "new" {
+		t.Fatalf("TRIM_HORIZON after trimming must start after the trimmed records: %+v %v", after, err)
+	}
+}
+
+func TestFaultExpiredIterator(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "expire", false, withStream(types.StreamViewTypeNewAndOldImages))
+	putItem(t, ctx, east, "expire", map[string]types.AttributeValue{"pk": s("a")})
+	sc, arn, shard := streamAt(t, ctx, "us-east-1", "expire")
+	srv.SetIteratorLifetime(1 * time.Second)
+	defer srv.SetIteratorLifetime(0)
+	it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
+		t.Fatalf("a fresh iterator works: %v", err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
+	wantCode(t, err, "ExpiredIteratorException", "expired")
+}
+
+func adminCall(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, srv.Endpoint+"/_emulator/"+path, rd)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+func TestAdminHTTP(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "admin", false)
+	if code, out := adminCall(t, http.MethodPost, "faults", map[string]any{"operation": "DescribeTable", "errorCode": "InternalServerError", "count": 1}); code != 200 {
+		t.Fatalf("add fault: %d %s", code, out)
+	}
+	_, err := east.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("admin")})
+	wantCode(t, err, "InternalServerError", "")
+	if code, out := adminCall(t, http.MethodPost, "delays", map[string]any{"replication": "50ms"}); code != 200 || !strings.Contains(string(out), `"replication":"50ms"`) {
+		t.Fatalf("delays: %d %s", code, out)
+	}
+	if code, out := adminCall(t, http.MethodPost, "upgrade", map[string]any{"table": "admin"}); code != 400 || !strings.Contains(string(out), "Global table not found") {
+		t.Fatalf("upgrade of a non-legacy table: %d %s", code, out)
+	}
+	if code, _ := adminCall(t, http.MethodDelete, "faults", nil); code != 200 {
+		t.Fatal("clear faults")
+	}
+	if code, _ := adminCall(t, http.MethodPost, "reset", nil); code != 200 {
+		t.Fatal("reset")
+	}
+	_, err = east.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("admin")})
+	wantCode(t, err, "ResourceNotFoundException", "")
+	if d := srv.CurrentDelays(); d != testDelays {
+		t.Fatalf("reset restores the delays of Options: %+v", d)
+	}
+}
