@@ -1,0 +1,187 @@
+package emulator_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+)
+
+func TestOneAccountAndRegionalARNs(t *testing.T) {
+	ctx := fresh(t)
+	a, b := ddbIn("eu-central-1"), ddbIn("eu-central-1") // different access keys
+	td := createTable(t, ctx, a, "shared", false, withStream(types.StreamViewTypeNewAndOldImages))
+	if got := aws.ToString(td.TableArn); got != "arn:aws:dynamodb:eu-central-1:123456789012:table/shared" {
+		t.Fatalf("TableArn = %s", got)
+	}
+	if !strings.HasPrefix(aws.ToString(td.LatestStreamArn), "arn:aws:dynamodb:eu-central-1:123456789012:table/shared/stream/") {
+		t.Fatalf("LatestStreamArn = %s", aws.ToString(td.LatestStreamArn))
+	}
+	putItem(t, ctx, a, "shared", map[string]types.AttributeValue{"pk": s("x")})
+	if getItem(t, ctx, b, "shared", "x") == nil {
+		t.Fatal("a second access key must see the same account")
+	}
+	if _, err := ddbIn("us-west-2").DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("shared")}); errCode(err) != "ResourceNotFoundException" {
+		t.Fatalf("tables are regional: %v", err)
+	}
+	// Stream ARNs given back to Streams calls work, and records name the Region.
+	sc := streamsIn("eu-central-1")
+	ls, err := sc.ListStreams(ctx, &dynamodbstreams.ListStreamsInput{TableName: aws.String("shared")})
+	if err != nil || len(ls.Streams) != 1 || aws.ToString(ls.Streams[0].StreamArn) != aws.ToString(td.LatestStreamArn) {
+		t.Fatalf("ListStreams: %+v %v", ls, err)
+	}
+	recs := streamRecords(t, ctx, "eu-central-1", "shared")
+	if len(recs) != 1 || aws.ToString(recs[0].AwsRegion) != "eu-central-1" {
+		t.Fatalf("records: %+v", recs)
+	}
+}
+
+func TestTagsContinuousBackupsSSE(t *testing.T) {
+	ctx := fresh(t)
+	c := ddbIn("us-east-1")
+	td := createTable(t, ctx, c, "tagged", false, func(in *dynamodb.CreateTableInput) {
+		in.Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("core")}}
+		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String("arn:aws:kms:us-east-1:123456789012:key/k1")}
+		in.DeletionProtectionEnabled = aws.Bool(true)
+	})
+	if td.SSEDescription == nil || td.SSEDescription.Status != types.SSEStatusEnabled || aws.ToString(td.SSEDescription.KMSMasterKeyArn) != "arn:aws:kms:us-east-1:123456789012:key/k1" {
+		t.Fatalf("SSEDescription = %+v", td.SSEDescription)
+	}
+	arn := td.TableArn
+	if _, err := c.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: arn})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Key) != "env" {
+		t.Fatalf("tags: %+v %v", tags, err)
+	}
+	_, err = c.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String("arn:aws:dynamodb:us-east-1:123456789012:table/none")})
+	wantCode(t, err, "ResourceNotFoundException", "")
+
+	cb, err := c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("tagged")})
+	if err != nil || cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusDisabled {
+		t.Fatalf("PITR before: %+v %v", cb, err)
+	}
+	if _, err := c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("tagged"),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	cb, _ = c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("tagged")})
+	if cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusEnabled {
+		t.Fatal("PITR not enabled")
+	}
+	_, err = c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("none")})
+	wantCode(t, err, "TableNotFoundException", "")
+
+	// DynamoDB Local implements deletion protection itself.
+	_, err = c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("tagged")})
+	wantCode(t, err, "ValidationException", "")
+	if _, err := c.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("tagged"), SSESpecification: &types.SSESpecification{Enabled: aws.Bool(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := describe(t, ctx, c, "tagged"); d.SSEDescription != nil {
+		t.Fatalf("SSE after disabling: %+v", d.SSEDescription)
+	}
+}
+
+func TestApplicationAutoScaling(t *testing.T) {
+	ctx := fresh(t)
+	createTable(t, ctx, ddbIn("us-east-1"), "scaled", false, func(in *dynamodb.CreateTableInput) {
+		in.BillingMode = types.BillingModeProvisioned
+		in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	})
+	as := scalingIn("us-east-1")
+	_, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/none"), ScalableDimension: astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(10)})
+	wantCode(t, err, "ValidationException", "")
+	_, err = as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, PolicyName: aws.String("p"),
+		ResourceId: aws.String("table/scaled"), ScalableDimension: astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, PolicyType: astypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &astypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70)}})
+	wantCode(t, err, "ObjectNotFoundException", "No scalable target registered")
+	for _, dim := range []astypes.ScalableDimension{astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, astypes.ScalableDimensionDynamoDBTableReadCapacityUnits} {
+		if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb,
+			ResourceId: aws.String("table/scaled"), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, PolicyName: aws.String("p"),
+		ResourceId: aws.String("table/scaled"), ScalableDimension: astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, PolicyType: astypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &astypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+			PredefinedMetricSpecification: &astypes.PredefinedMetricSpecification{PredefinedMetricType: astypes.MetricTypeDynamoDBWriteCapacityUtilization}}}); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := as.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceIds: []string{"table/scaled"}})
+	if err != nil || len(targets.ScalableTargets) != 2 || aws.ToInt32(targets.ScalableTargets[0].MaxCapacity) != 100 {
+		t.Fatalf("DescribeScalableTargets: %+v %v", targets, err)
+	}
+	other, _ := scalingIn("eu-west-1").DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb})
+	if len(other.ScalableTargets) != 0 {
+		t.Fatal("scalable targets are regional")
+	}
+	pols, err := as.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceId: aws.String("table/scaled")})
+	if err != nil || len(pols.ScalingPolicies) != 1 || aws.ToFloat64(pols.ScalingPolicies[0].TargetTrackingScalingPolicyConfiguration.TargetValue) != 70 {
+		t.Fatalf("DescribeScalingPolicies: %+v %v", pols, err)
+	}
+	if _, err := as.DeleteScalingPolicy(ctx, &applicationautoscaling.DeleteScalingPolicyInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, PolicyName: aws.String("p"),
+		ResourceId: aws.String("table/scaled"), ScalableDimension: astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.DeregisterScalableTarget(ctx, &applicationautoscaling.DeregisterScalableTargetInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/scaled"), ScalableDimension: astypes.ScalableDimensionDynamoDBTableReadCapacityUnits}); err != nil {
+		t.Fatal(err)
+	}
+	targets, _ = as.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb})
+	if len(targets.ScalableTargets) != 1 {
+		t.Fatalf("after deregistering: %+v", targets.ScalableTargets)
+	}
+}
+
+// rawCall posts a body with a target, the way an SDK would.
+func rawCall(t *testing.T, target, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.Endpoint, bytes.NewBufferString(body))
+	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func TestBadInput(t *testing.T) {
+	ctx := fresh(t)
+	c := ddbIn("us-east-1")
+	createTable(t, ctx, c, "bad", false)
+	cases := []struct{ target, body, want string }{
+		{"DynamoDB_20120810.PutItem", `{"TableName":"bad","Item":`, "SerializationException"},
+		{"DynamoDB_20120810.PutItem", `[1,2]`, "SerializationException"},
+		{"DynamoDB_20120810.Frobnicate", `{}`, "UnknownOperationException"},
+		{"Nope_1.PutItem", `{}`, "UnknownOperationException"},
+		{"DynamoDB_20120810.PutItem", `{"Item":{"pk":{"S":"a"}}}`, "ValidationException"},
+		{"DynamoDB_20120810.PutItem", `{"TableName":"bad","Item":{"other":{"S":"a"}}}`, "ValidationException"},
+		{"DynamoDB_20120810.GetItem", `{"TableName":"missing","Key":{"pk":{"S":"a"}}}`, "ResourceNotFoundException"},
+		{"DynamoDB_20120810.UpdateTable", `{}`, "ValidationException"},
+		{"DynamoDB_20120810.DescribeGlobalTable", `{"GlobalTableName":"bad"}`, "GlobalTableNotFoundException"},
+	}
+	for _, tc := range cases {
+		code, body := rawCall(t, tc.target, tc.body)
+		if code != 400 || !strings.Contains(body, "#"+tc.want) && !strings.Contains(body, `"`+tc.want) {
+			t.Errorf("%s %s: %d %s, want %s", tc.target, tc.body, code, body, tc.want)
+		}
+	}
+}
