@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/awsclient"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
 )
 
 var _ provider.Provider = (*ddbglobalProvider)(nil)
@@ -36,7 +37,15 @@ type ddbglobalProvider struct {
 // Meta is what Configure hands to every resource and data source.
 type Meta struct {
 	AWS *awsclient.Client
+	// Tables shares DescribeTable results between resources during one refresh.
+	Tables *ddb.DescribeCache
+	// TableLocks serializes replica changes per table inside this provider process.
+	TableLocks *ddb.KeyedMutex
 }
+
+// describeCacheTTL is how long a DescribeTable result is shared: long enough to cover
+// one refresh of many resources, short enough to see outside changes on the next one.
+const describeCacheTTL = 10 * time.Second
 
 func (p *ddbglobalProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "ddbglobal"
@@ -200,13 +209,15 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	tflog.Info(ctx, "ddbglobal provider configured", map[string]any{"region": client.Region()})
-	meta := &Meta{AWS: client}
+	meta := &Meta{AWS: client, Tables: ddb.NewDescribeCache(describeCacheTTL), TableLocks: &ddb.KeyedMutex{}}
 	resp.DataSourceData = meta
 	resp.ResourceData = meta
 }
 
 func (p *ddbglobalProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		newReplicaResource,
+	}
 }
 
 func (p *ddbglobalProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -1,0 +1,407 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+)
+
+func replicaConfig(table, region, extra string) string {
+	return acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_replica" "test" {
+  table_name = %q
+  region     = %q
+%s
+}
+`, table, region, extra)
+}
+
+// replicaRegions lists the Regions of the table's replicas as the source Region sees them.
+func replicaRegions(t *testing.T, table string) []string {
+	t.Helper()
+	out, err := acctest.DynamoDB(t, acctest.Region).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatalf("DescribeTable %s: %v", table, err)
+	}
+	var regions []string
+	for _, r := range out.Table.Replicas {
+		if aws.ToString(r.RegionName) != acctest.Region {
+			regions = append(regions, aws.ToString(r.RegionName))
+		}
+	}
+	sort.Strings(regions)
+	return regions
+}
+
+// checkNoReplicas is a CheckDestroy: the table is back to a single Region.
+func checkNoReplicas(t *testing.T, table string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if regions := replicaRegions(t, table); len(regions) > 0 {
+			return fmt.Errorf("replicas left after destroy: %v", regions)
+		}
+		return nil
+	}
+}
+
+func TestAccReplica_basic(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: replicaConfig(table, "eu-west-1", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("id"), knownvalue.StringExact(table+":eu-west-1")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("source_region"), knownvalue.StringExact(acctest.Region)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("global_table_version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:dynamodb:eu-west-1:\d{12}:table/`+table+`$`))),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("stream_arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:dynamodb:eu-west-1:\d{12}:table/`+table+`/stream/`))),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("table_class"), knownvalue.StringExact("STANDARD")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("point_in_time_recovery"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("deletion_protection_enabled"), knownvalue.Bool(false)),
+				},
+				Check: func(*terraform.State) error {
+					if got := replicaRegions(t, table); len(got) != 1 || got[0] != "eu-west-1" {
+						return fmt.Errorf("replicas = %v, want [eu-west-1]", got)
+					}
+					return nil
+				},
+			},
+			{
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           table + ":eu-west-1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
+
+// Several replicas of one table in one apply: DynamoDB takes one replica change at a
+// time, so the provider must serialize them and ride out "table busy" errors.
+func TestAccReplica_threeInOneApply(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", RangeKey: "sk"})
+	regions := []string{"ap-northeast-1", "eu-west-1", "us-west-2"}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_replica" "test" {
+  for_each   = toset(%q)
+  table_name = %q
+  region     = each.key
+}
+`, regions, table),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(`ddbglobal_replica.test["ap-northeast-1"]`, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				statecheck.ExpectKnownValue(`ddbglobal_replica.test["eu-west-1"]`, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				statecheck.ExpectKnownValue(`ddbglobal_replica.test["us-west-2"]`, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+			},
+			Check: func(*terraform.State) error {
+				if got := replicaRegions(t, table); fmt.Sprint(got) != fmt.Sprint(regions) {
+					return fmt.Errorf("replicas = %v, want %v", got, regions)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccReplica_updateInPlace(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: replicaConfig(table, "eu-west-1", `  tags = { team = "core" }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("core")})),
+				},
+			},
+			{
+				Config: replicaConfig(table, "eu-west-1", `
+  table_class                 = "STANDARD_INFREQUENT_ACCESS"
+  point_in_time_recovery      = true
+  deletion_protection_enabled = true
+  tags                        = { team = "payments", env = "test" }
+`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("table_class"), knownvalue.StringExact("STANDARD_INFREQUENT_ACCESS")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("point_in_time_recovery"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("deletion_protection_enabled"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"team": knownvalue.StringExact("payments"), "env": knownvalue.StringExact("test"),
+					})),
+				},
+				Check: func(*terraform.State) error {
+					// Set in the replica Region, not in the source.
+					ctx := context.Background()
+					src, err := acctest.DynamoDB(t, acctest.Region).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+					if err != nil {
+						return err
+					}
+					if aws.ToBool(src.Table.DeletionProtectionEnabled) {
+						return fmt.Errorf("deletion protection leaked into the source Region")
+					}
+					pitr, err := acctest.DynamoDB(t, acctest.Region).DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+					if err != nil {
+						return err
+					}
+					if pitr.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == awstypes.PointInTimeRecoveryStatusEnabled {
+						return fmt.Errorf("point-in-time recovery leaked into the source Region")
+					}
+					return nil
+				},
+			},
+			{
+				// Unprotect so that destroy can remove it.
+				Config: replicaConfig(table, "eu-west-1", `  deletion_protection_enabled = false`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+				},
+			},
+		},
+	})
+}
+
+// A replica removed outside Terraform is dropped from the state and created again.
+func TestAccReplica_disappears(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := replicaConfig(table, "eu-west-1", "")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					return deleteReplicaOutsideTerraform(t, table, "eu-west-1")
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+			},
+		},
+	})
+}
+
+func deleteReplicaOutsideTerraform(t *testing.T, table, region string) error {
+	ctx := context.Background()
+	client := acctest.DynamoDB(t, acctest.Region)
+	_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:      aws.String(table),
+		ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Delete: &awstypes.DeleteReplicationGroupMemberAction{RegionName: aws.String(region)}}},
+	})
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if len(replicaRegions(t, table)) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("replica in %s still listed a minute after its deletion", region)
+}
+
+// A create that ends in CREATION_FAILED fails fast with DynamoDB's reason, and the next
+// apply replaces the failed replica with a working one.
+func TestAccReplica_creationFailed(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := replicaConfig(table, "eu-west-1", "")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					emu.FailReplicaCreation("eu-west-1", table, "KMS key not accessible in eu-west-1")
+				},
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)creating DynamoDB replica.*CREATION_FAILED: KMS key not\s+accessible in eu-west-1`),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+			},
+		},
+	})
+}
+
+// A timeout names the status the replica was stuck in, and has no hidden floor: a 2 s
+// timeout ends the apply after about 2 s.
+func TestAccReplica_timeout(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	slow := acctest.TestDelays
+	slow.ReplicaCreate = 20 * time.Second
+	var started time.Time
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					emu.SetDelays(slow)
+					started = time.Now()
+				},
+				Config:      replicaConfig(table, "eu-west-1", `  timeouts = { create = "2s" }`),
+				ExpectError: regexp.MustCompile(`(?s)timed out after 2s waiting for replica of table\s+` + table + `\s+in\s+eu-west-1\s+to\s+become\s+ACTIVE;\s+last\s+seen:\s+CREATING`),
+			},
+			{
+				PreConfig: func() {
+					emu.SetDelays(acctest.TestDelays)
+					if took := time.Since(started); took > 15*time.Second {
+						t.Errorf("the 2s timeout took %s to end the apply", took)
+					}
+				},
+				// The tainted replica is replaced by one that completes.
+				Config: replicaConfig(table, "eu-west-1", ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ddbglobal_replica.test", tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+			},
+		},
+	})
+}
+
+// Refusals come at plan time, before anything changes.
+func TestAccReplica_refusals(t *testing.T) {
+	acctest.PreCheck(t)
+	ctx := context.Background()
+	plain := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: plain, HashKey: "pk"})
+	keysOnly := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: keysOnly, HashKey: "pk", StreamView: awstypes.StreamViewTypeKeysOnly})
+	provisioned := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: provisioned, HashKey: "pk", Provisioned: true})
+
+	cases := map[string]struct {
+		config string
+		want   string
+	}{
+		"same Region": {
+			config: replicaConfig(plain, acctest.Region, ""),
+			want:   `replica Region\s+equals\s+source\s+Region|is the source Region`,
+		},
+		"same Region as explicit source": {
+			config: replicaConfig(plain, "eu-west-1", `  source_region = "eu-west-1"`),
+			want:   `region and source_region are both eu-west-1`,
+		},
+		"unknown table": {
+			config: replicaConfig("tf-acc-no-such-table", "eu-west-1", ""),
+			want:   `Table "tf-acc-no-such-table" does not exist in us-east-1`,
+		},
+		"malformed Region": {
+			config: replicaConfig(plain, "Europe", ""),
+			want:   `must be an AWS Region name`,
+		},
+		"stream view type": {
+			config: replicaConfig(keysOnly, "eu-west-1", ""),
+			want:   `stream of view type KEYS_ONLY.*NEW_AND_OLD_IMAGES`,
+		},
+		"provisioned without write auto scaling": {
+			config: replicaConfig(provisioned, "eu-west-1", ""),
+			want:   `provisioned capacity without write capacity auto scaling.*aws_appautoscaling_target`,
+		},
+	}
+	if !acctest.RealAWS() {
+		legacy := acctest.RandomName("tf-acc-legacy")
+		for _, region := range []string{acctest.Region, "eu-west-1"} {
+			acctest.CreateTable(t, acctest.TableSpec{Name: legacy, Region: region, HashKey: "pk", StreamView: awstypes.StreamViewTypeNewAndOldImages})
+		}
+		_, err := acctest.DynamoDB(t, acctest.Region).CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{
+			GlobalTableName:  aws.String(legacy),
+			ReplicationGroup: []awstypes.Replica{{RegionName: aws.String(acctest.Region)}, {RegionName: aws.String("eu-west-1")}},
+		})
+		if err != nil {
+			t.Fatalf("CreateGlobalTable: %v", err)
+		}
+		cases["legacy global table"] = struct {
+			config string
+			want   string
+		}{replicaConfig(legacy, "ap-south-1", ""), `legacy \(2017.11.29\) global\s+table.*ddbglobal_version_upgrade`}
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      tc.config,
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`(?s)` + tc.want),
+				}},
+			})
+		})
+	}
+	for _, table := range []string{plain, keysOnly, provisioned} {
+		if got := replicaRegions(t, table); len(got) > 0 {
+			t.Errorf("table %s got replicas %v from a refused plan", table, got)
+		}
+	}
+}
