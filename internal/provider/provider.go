@@ -217,12 +217,14 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 func (p *ddbglobalProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newReplicaResource,
+		newVersionUpgradeResource,
 	}
 }
 
 func (p *ddbglobalProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newTableDataSource,
+		newUpgradePreflightDataSource,
 	}
 }
 
