@@ -13,6 +13,9 @@ type apiError struct {
 	Code    string
 	Message string
 	Status  int
+	// raw is DynamoDB Local's own error body, passed on as is (it can carry more
+	// than a message: CancellationReasons, Item).
+	raw []byte
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -70,7 +73,10 @@ func (p protocol) errorType(code string) string {
 }
 
 func writeError(w http.ResponseWriter, p protocol, e *apiError) {
-	body, _ := json.Marshal(map[string]string{"__type": p.errorType(e.Code), "message": e.Message})
+	body := e.raw
+	if body == nil {
+		body, _ = json.Marshal(map[string]string{"__type": p.errorType(e.Code), "message": e.Message})
+	}
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest
@@ -97,7 +103,7 @@ func parseLocalError(status int, body []byte) *apiError {
 		code = "InternalServerError"
 		msg = string(body)
 	}
-	return &apiError{Code: code, Message: msg, Status: status}
+	return &apiError{Code: code, Message: msg, Status: status, raw: body}
 }
 
 // marshal encodes a front-built answer.

@@ -272,6 +272,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, aerr = s.dynamodb(req)
 	}
 	if aerr != nil {
+		if aerr.raw != nil {
+			aerr.raw = fromLocal(aerr.raw, region)
+		}
 		writeError(w, proto, aerr)
 		return
 	}
@@ -355,7 +358,7 @@ func (s *Server) callLocal(ctx context.Context, region, target string, body []by
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := parseLocalError(resp.StatusCode, out)
-		if e.Code == "InternalFailure" && bytes.Contains(body, []byte("{")) && !json.Valid(body) {
+		if e.Code == "InternalFailure" && !json.Valid(body) {
 			e = serializationError(errors.New("malformed JSON"))
 		}
 		return nil, e
@@ -395,6 +398,9 @@ func (s *Server) forward(req *request) ([]byte, *apiError) {
 	resp, aerr := s.callLocal(req.ctx, req.region, prefix+req.op, toLocal(req.body))
 	if aerr != nil {
 		aerr.Message = string(fromLocal([]byte(aerr.Message), req.region))
+		if aerr.raw != nil {
+			aerr.raw = fromLocal(aerr.raw, req.region)
+		}
 		return nil, aerr
 	}
 	return fromLocal(resp, req.region), nil
