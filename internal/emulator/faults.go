@@ -60,6 +60,7 @@ func (s *Server) AddFault(f Fault) int {
 		}
 	}
 	s.faults = append(s.faults, &faultRule{Fault: f, rng: rand.New(rand.NewSource(f.Seed))})
+	s.faultCount.Store(int32(len(s.faults)))
 	return f.ID
 }
 
@@ -70,6 +71,7 @@ func (s *Server) RemoveFault(id int) {
 	for i, r := range s.faults {
 		if r.ID == id {
 			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			s.faultCount.Store(int32(len(s.faults)))
 			return
 		}
 	}
@@ -80,6 +82,7 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
+	s.faultCount.Store(0)
 	s.trims = map[string]string{}
 	s.iteratorTTL = 0
 	s.createFails = map[tableKey]string{}
@@ -158,6 +161,9 @@ func (r *faultRule) rollItem() bool {
 // applyFaults runs the rules that match req: latency, errors, and held-back
 // BatchWriteItem items (which it removes from req.body).
 func (s *Server) applyFaults(req *request) *apiError {
+	if s.faultCount.Load() == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	rules := s.faults
 	s.mu.Unlock()

@@ -84,13 +84,13 @@ func TestBidirectionalReplication(t *testing.T) {
 	}
 	for _, c := range []*dynamodb.Client{east, west, tokyo} {
 		for _, pk := range []string{"from-east", "from-west", "from-tokyo"} {
-			eventually(t, 5*time.Second, pk+" everywhere", func() (bool, string) { return getItem(t, ctx, c, "music", pk) != nil, "" })
+			eventually(t, 15*time.Second, pk+" everywhere", func() (bool, string) { return getItem(t, ctx, c, "music", pk) != nil, "" })
 		}
 	}
 	if _, err := west.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("music"), Key: map[string]types.AttributeValue{"pk": s("from-east")}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "delete replicated", func() (bool, string) {
+	eventually(t, 15*time.Second, "delete replicated", func() (bool, string) {
 		return getItem(t, ctx, east, "music", "from-east") == nil && getItem(t, ctx, tokyo, "music", "from-east") == nil, ""
 	})
 	time.Sleep(400 * time.Millisecond) // let any (wrong) echo show up
@@ -130,7 +130,7 @@ func TestLastWriterWins(t *testing.T) {
 		putItem(t, ctx, east, "lww", map[string]types.AttributeValue{"pk": s("k"), "v": s("east" + v)})
 		putItem(t, ctx, west, "lww", map[string]types.AttributeValue{"pk": s("k"), "v": s("west" + v)})
 	}
-	eventually(t, 5*time.Second, "convergence", func() (bool, string) {
+	eventually(t, 15*time.Second, "convergence", func() (bool, string) {
 		a, b := strAttr(getItem(t, ctx, east, "lww", "k"), "v"), strAttr(getItem(t, ctx, west, "lww", "k"), "v")
 		return a == b && a != "", a + " vs " + b
 	})
@@ -184,10 +184,10 @@ func TestConcurrentUpdateTableRejected(t *testing.T) {
 	if st := replicaStatus(describe(t, ctx, east, "busy"), "eu-west-2"); st != "DELETING" {
 		t.Fatalf("status after delete = %q, want DELETING", st)
 	}
-	eventually(t, 5*time.Second, "replica gone", func() (bool, string) {
+	eventually(t, 15*time.Second, "replica gone", func() (bool, string) {
 		return replicaStatus(describe(t, ctx, east, "busy"), "eu-west-2") == "", ""
 	})
-	eventually(t, 5*time.Second, "replica table deleted", func() (bool, string) {
+	eventually(t, 15*time.Second, "replica table deleted", func() (bool, string) {
 		_, err := ddbIn("eu-west-2").DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("busy")})
 		return errCode(err) == "ResourceNotFoundException", errCode(err)
 	})
@@ -201,7 +201,7 @@ func TestConcurrentUpdateTableRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "global table dissolved", func() (bool, string) {
+	eventually(t, 15*time.Second, "global table dissolved", func() (bool, string) {
 		td := describe(t, ctx, east, "busy")
 		return td.GlobalTableVersion == nil && len(td.Replicas) == 0, aws.ToString(td.GlobalTableVersion)
 	})
@@ -282,7 +282,7 @@ func TestReplicaCreationFailure(t *testing.T) {
 		ReplicaUpdates: []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("eu-west-1")}}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "CREATION_FAILED", func() (bool, string) {
+	eventually(t, 15*time.Second, "CREATION_FAILED", func() (bool, string) {
 		st := replicaStatus(describe(t, ctx, east, "doomed"), "eu-west-1")
 		return st == "CREATION_FAILED", st
 	})

@@ -90,7 +90,7 @@ func TestLegacyCreateRules(t *testing.T) {
 		ReplicaUpdates: []types.ReplicaUpdate{{Create: &types.CreateReplicaAction{RegionName: aws.String("ap-northeast-1")}}}})
 	wantCode(t, err, "ReplicaAlreadyExistsException", "")
 	putItem(t, ctx, east, "okay", map[string]types.AttributeValue{"pk": s("to-tokyo")})
-	eventually(t, 5*time.Second, "legacy replication to the new member", func() (bool, string) {
+	eventually(t, 15*time.Second, "legacy replication to the new member", func() (bool, string) {
 		return getItem(t, ctx, tokyo, "okay", "to-tokyo") != nil, ""
 	})
 	_, err = east.UpdateGlobalTable(ctx, &dynamodb.UpdateGlobalTableInput{GlobalTableName: aws.String("okay"),
@@ -103,7 +103,7 @@ func TestLegacyItemAndStreamBehaviour(t *testing.T) {
 	east, west := ddbIn("us-east-1"), ddbIn("eu-west-1")
 	legacyTable(t, ctx, "legacy")
 	putItem(t, ctx, east, "legacy", map[string]types.AttributeValue{"pk": s("a"), "v": s("1")})
-	eventually(t, 5*time.Second, "legacy item in west", func() (bool, string) {
+	eventually(t, 15*time.Second, "legacy item in west", func() (bool, string) {
 		it := getItem(t, ctx, west, "legacy", "a")
 		return strAttr(it, "aws:rep:updateregion") == "us-east-1", ""
 	})
@@ -114,7 +114,7 @@ func TestLegacyItemAndStreamBehaviour(t *testing.T) {
 	if _, err := east.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("legacy"), Key: map[string]types.AttributeValue{"pk": s("a")}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "legacy delete in west", func() (bool, string) { return getItem(t, ctx, west, "legacy", "a") == nil, "" })
+	eventually(t, 15*time.Second, "legacy delete in west", func() (bool, string) { return getItem(t, ctx, west, "legacy", "a") == nil, "" })
 	time.Sleep(300 * time.Millisecond)
 
 	srcRecs := recordsFor(streamRecords(t, ctx, "us-east-1", "legacy"), "a")
@@ -176,11 +176,11 @@ func TestLegacySettingsAndUpgrade(t *testing.T) {
 	if err := srv.UpdateVersion(ctx, "music", 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "UPDATING", func() (bool, string) {
+	eventually(t, 15*time.Second, "UPDATING", func() (bool, string) {
 		td := describe(t, ctx, west, "music")
 		return td.TableStatus == types.TableStatusUpdating, string(td.TableStatus)
 	})
-	eventually(t, 5*time.Second, "2019.11.21 everywhere", func() (bool, string) {
+	eventually(t, 15*time.Second, "2019.11.21 everywhere", func() (bool, string) {
 		a, b := describe(t, ctx, east, "music"), describe(t, ctx, west, "music")
 		return aws.ToString(a.GlobalTableVersion) == "2019.11.21" && aws.ToString(b.GlobalTableVersion) == "2019.11.21" &&
 			a.TableStatus == types.TableStatusActive && b.TableStatus == types.TableStatusActive, aws.ToString(a.GlobalTableVersion)
@@ -192,7 +192,7 @@ func TestLegacySettingsAndUpgrade(t *testing.T) {
 	wantCode(t, err, "GlobalTableNotFoundException", "")
 	// Writes now behave as current: no aws:rep:*, one record per write.
 	putItem(t, ctx, west, "music", map[string]types.AttributeValue{"pk": s("after"), "v": s("1")})
-	eventually(t, 5*time.Second, "replicated after the upgrade", func() (bool, string) {
+	eventually(t, 15*time.Second, "replicated after the upgrade", func() (bool, string) {
 		return getItem(t, ctx, east, "music", "after") != nil, ""
 	})
 	time.Sleep(300 * time.Millisecond)
@@ -240,7 +240,7 @@ func TestUpgradeCapacityPrerequisite(t *testing.T) {
 	if err := srv.UpdateVersion(ctx, "prov", 0); err != nil {
 		t.Fatalf("after remediation: %v", err)
 	}
-	eventually(t, 5*time.Second, "upgraded", func() (bool, string) {
+	eventually(t, 15*time.Second, "upgraded", func() (bool, string) {
 		return aws.ToString(describe(t, ctx, east, "prov").GlobalTableVersion) == "2019.11.21", ""
 	})
 }

@@ -173,7 +173,7 @@ func replicaStatus(td *types.TableDescription, region string) string {
 // waitReplicaActive waits until DescribeTable in from shows region ACTIVE.
 func waitReplicaActive(t *testing.T, ctx context.Context, from *dynamodb.Client, name, region string) {
 	t.Helper()
-	eventually(t, 10*time.Second, "replica "+region+" ACTIVE", func() (bool, string) {
+	eventually(t, 20*time.Second, "replica "+region+" ACTIVE", func() (bool, string) {
 		td := describe(t, ctx, from, name)
 		st := replicaStatus(td, region)
 		return st == "ACTIVE" && td.TableStatus == types.TableStatusActive, st + "/" + string(td.TableStatus)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
@@ -104,6 +105,10 @@ type Server struct {
 	generation   int
 	stopped      bool
 	backgroundWG sync.WaitGroup
+	// seenRegions spares the hot path the lock once a Region is known.
+	seenRegions sync.Map
+	// faultCount spares the hot path the lock while no fault rule is set.
+	faultCount atomic.Int32
 }
 
 type tableKey struct{ Region, Table string }
@@ -167,6 +172,7 @@ func (s *Server) resetStateLocked() {
 	s.targets = map[targetKey]*scalableTarget{}
 	s.policies = map[policyKey]*scalingPolicy{}
 	s.faults = nil
+	s.faultCount.Store(0)
 	s.trims = map[string]string{}
 	s.iteratorTTL = 0
 	s.createFails = map[tableKey]string{}
@@ -299,6 +305,10 @@ type request struct {
 }
 
 func (s *Server) noteRegion(region string) {
+	if _, ok := s.seenRegions.Load(region); ok {
+		return
+	}
+	s.seenRegions.Store(region, true)
 	s.mu.Lock()
 	s.regions[region] = true
 	s.mu.Unlock()
