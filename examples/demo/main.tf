@@ -49,3 +49,34 @@ output "table" {
     replicas             = data.ddbglobal_table.demo.replicas
   }
 }
+
+# The legacy (2017.11.29) global table the demo created, upgraded to 2019.11.21. The
+# plan shows what remediation fixes (capacity and TTL drift); the emulator performs the
+# console's "Update version" in place of the operator.
+variable "legacy_table_name" {
+  description = "The legacy global table, created by the demo before the apply."
+  type        = string
+  default     = "demo-music"
+}
+
+resource "ddbglobal_version_upgrade" "music" {
+  global_table_name                          = var.legacy_table_name
+  remediate                                  = true
+  acknowledge_replication_attributes_removal = true
+
+  timeouts = {
+    create = "5m"
+  }
+}
+
+output "upgrade" {
+  description = "The upgrade as the provider recorded it."
+  value = {
+    from_version    = ddbglobal_version_upgrade.music.from_version
+    version         = ddbglobal_version_upgrade.music.version
+    replica_regions = ddbglobal_version_upgrade.music.replica_regions
+    remediations    = ddbglobal_version_upgrade.music.remediations
+    prerequisites   = ddbglobal_version_upgrade.music.prerequisites
+    upgraded_at     = ddbglobal_version_upgrade.music.upgraded_at
+  }
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,13 +20,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 const (
 	region    = "us-east-1"
 	tableName = "demo-orders"
+	// legacyTableName is a 2017.11.29 global table that the demo upgrades.
+	legacyTableName = "demo-music"
 )
+
+// legacyRegions are the members of the legacy global table.
+var legacyRegions = []string{"us-east-1", "eu-west-1"}
 
 func main() {
 	log.SetFlags(0)
@@ -48,18 +54,29 @@ func run(ctx context.Context) error {
 	}
 	defer os.RemoveAll(work)
 
-	step("starting the local DynamoDB backend")
-	backend, err := ddblocal.Start(ctx, ddblocal.Options{})
+	step("starting the local emulator (DynamoDB Local behind a multi-Region front)")
+	backend, err := emulator.Start(ctx, emulator.Options{})
 	if err != nil {
 		return err
 	}
 	defer backend.Stop()
-	fmt.Printf("   %s (pid %d)\n", backend.Endpoint, backend.PID())
+	fmt.Printf("   %s (DynamoDB Local pid %d)\n", backend.Endpoint, backend.LocalPID())
 
 	step("creating the demo table " + tableName + " in " + region)
 	if err := createDemoTable(ctx, backend.Endpoint); err != nil {
 		return err
 	}
+
+	step("creating the legacy (2017.11.29) global table " + legacyTableName + " in " + strings.Join(legacyRegions, " and "))
+	if err := createLegacyTable(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+	// No API performs the upgrade: the emulator's console "Update version" stands in for
+	// the operator, and keeps trying until the prerequisites pass (after remediation).
+	if err := backend.UpdateVersion(ctx, legacyTableName, 5*time.Second); err != nil {
+		return err
+	}
+	fmt.Println("   the emulated operator chooses \"Update version\" in the console in 5s")
 
 	step("building the provider")
 	pluginDir := filepath.Join(work, "plugins")
@@ -90,6 +107,10 @@ func run(ctx context.Context) error {
 	}
 	step("the demo table as the provider describes it")
 	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "table"); err != nil {
+		return err
+	}
+	step("the upgrade of " + legacyTableName + " as the provider recorded it")
+	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "upgrade"); err != nil {
 		return err
 	}
 	step("terraform destroy")
@@ -142,6 +163,50 @@ func createDemoTable(ctx context.Context, endpoint string) error {
 		}
 	}
 	fmt.Println("   3 orders written")
+	return nil
+}
+
+// createLegacyTable makes a legacy global table with the drift legacy tables collect:
+// provisioned writes without auto scaling, and TTL enabled in one Region only.
+func createLegacyTable(ctx context.Context, endpoint string) error {
+	clientIn := func(r string) *dynamodb.Client {
+		return dynamodb.New(dynamodb.Options{
+			Region:       r,
+			BaseEndpoint: aws.String(endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
+		})
+	}
+	var group []types.Replica
+	for _, r := range legacyRegions {
+		client := clientIn(r)
+		_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:             aws.String(legacyTableName),
+			AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("song"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("song"), KeyType: types.KeyTypeHash}},
+			BillingMode:           types.BillingModeProvisioned,
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
+			StreamSpecification:   &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+		})
+		if err != nil {
+			return fmt.Errorf("creating %s in %s: %w", legacyTableName, r, err)
+		}
+		waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 200 * time.Millisecond })
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(legacyTableName)}, time.Minute); err != nil {
+			return err
+		}
+		group = append(group, types.Replica{RegionName: aws.String(r)})
+	}
+	home := clientIn(legacyRegions[0])
+	if _, err := home.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String(legacyTableName), ReplicationGroup: group}); err != nil {
+		return fmt.Errorf("creating the legacy global table %s: %w", legacyTableName, err)
+	}
+	if _, err := home.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(legacyTableName),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String("expiresAt")},
+	}); err != nil {
+		return err
+	}
+	fmt.Println("   provisioned writes without auto scaling in both Regions; TTL on expiresAt in " + legacyRegions[0] + " only")
 	return nil
 }
 
