@@ -220,7 +220,8 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 
 	instructions := upgrade.Instructions(facts)
 	resp.Diagnostics.AddWarning(fmt.Sprintf("perform the console upgrade of DynamoDB global table (%s)", name),
-		instructions+fmt.Sprintf("\n\nThe provider waited up to %s for it.", timeout))
+		instructions+fmt.Sprintf("\n\nThe provider waits up to %s (timeouts.create) for every member to report version "+
+			"2019.11.21 and ACTIVE.", timeout))
 	tflog.Info(ctx, "prerequisites passed; waiting for the console upgrade\n\n"+instructions)
 
 	// Saved before the wait: a timed-out create leaves this (tainted) state, and the
