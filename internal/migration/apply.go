@@ -1,0 +1,399 @@
+package migration
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// TombstoneAttribute marks the placeholder items that HandOffInsertIfAbsent
+// writes for stream deletes while the backfill runs; they are removed when the
+// backfill ends and again at cutover.
+const TombstoneAttribute = "ddbglobal:tombstone"
+
+// How long BatchWriteItem may return UnprocessedItems without any progress
+// before the run fails loudly (it is resumable from the last checkpoint).
+const maxUnprocessedWait = 10 * time.Minute
+
+// change is the net effect of one or more stream records on one key.
+type change struct {
+	key      string // target key rendered by keyString: dedup key
+	tkey     Item   // target key attributes
+	skey     Item   // source key attributes (re-read)
+	put      Item   // transformed new image; nil for a delete
+	needRead bool   // the stream carries no new image: re-read the source item
+	version  types.AttributeValue
+	approx   time.Time
+}
+
+// changesFromRecords turns one shard page into per-key net changes. Records of
+// one key keep their order; the last one wins, so each key is written once per
+// batch (BatchWriteItem refuses duplicate keys). In version mode the change
+// carries the highest version seen for the key, so a put that follows a delete
+// in the same batch is not refused for a version the delete would have removed.
+func (m *Migration) changesFromRecords(recs []streamtypes.Record) ([]change, error) {
+	idx := map[string]int{}
+	var out []change
+	for _, r := range recs {
+		sr := r.Dynamodb
+		if sr == nil {
+			continue
+		}
+		skey := fromStreamItem(sr.Keys)
+		tk, err := m.cfg.Transform.Apply(skey)
+		if err != nil {
+			return nil, err
+		}
+		c := change{tkey: project(tk, m.dstKey), skey: skey}
+		c.key = keyString(c.tkey, m.dstKey)
+		if sr.ApproximateCreationDateTime != nil {
+			c.approx = *sr.ApproximateCreationDateTime
+		}
+		switch r.EventName {
+		case streamtypes.OperationTypeInsert, streamtypes.OperationTypeModify:
+			if sr.NewImage == nil {
+				c.needRead = true
+			} else if c.put, err = m.cfg.Transform.Apply(fromStreamItem(sr.NewImage)); err != nil {
+				return nil, err
+			}
+			if c.put != nil {
+				c.version = c.put[m.cfg.VersionAttribute]
+			}
+		case streamtypes.OperationTypeRemove:
+			if sr.OldImage != nil && m.cfg.VersionAttribute != "" {
+				if old, err := m.cfg.Transform.Apply(fromStreamItem(sr.OldImage)); err == nil {
+					c.version = old[m.cfg.VersionAttribute]
+				}
+			}
+		default:
+			return nil, fmt.Errorf("stream record %s has unknown event name %q", aws.ToString(sr.SequenceNumber), r.EventName)
+		}
+		if i, ok := idx[c.key]; ok {
+			if m.cfg.VersionAttribute != "" && versionGreater(out[i].version, c.version) {
+				c.version = out[i].version
+			}
+			out[i] = c
+			continue
+		}
+		idx[c.key] = len(out)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// versionGreater compares two version values of the same type (N as decimals,
+// S lexically); values of other types never compare greater.
+func versionGreater(a, b types.AttributeValue) bool {
+	switch x := a.(type) {
+	case *types.AttributeValueMemberN:
+		y, ok := b.(*types.AttributeValueMemberN)
+		if !ok {
+			return b == nil
+		}
+		return compareDecimal(x.Value, y.Value) > 0
+	case *types.AttributeValueMemberS:
+		y, ok := b.(*types.AttributeValueMemberS)
+		if !ok {
+			return b == nil
+		}
+		return x.Value > y.Value
+	}
+	return false
+}
+
+// resolveReads fills in changes whose stream view has no new image (KEYS_ONLY,
+// OLD_IMAGE) by reading the source item now: present → put its current value,
+// absent → delete. The current value is at least as new as the record, and any
+// later change has its own record, so the end state is the same.
+func (m *Migration) resolveReads(ctx context.Context, cs []change) error {
+	var need []int
+	for i := range cs {
+		if cs[i].needRead {
+			need = append(need, i)
+		}
+	}
+	for len(need) > 0 {
+		n := min(100, len(need))
+		chunk := need[:n]
+		need = need[n:]
+		byKey := map[string]int{}
+		keys := make([]Item, len(chunk))
+		for j, i := range chunk {
+			keys[j] = cs[i].skey
+			byKey[keyString(cs[i].skey, m.srcKey)] = i
+			cs[i].needRead = false
+		}
+		pending := map[string]types.KeysAndAttributes{m.cfg.Source.Table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if err := m.readLim.Wait(ctx); err != nil {
+				return err
+			}
+			out, err := call(ctx, m.log, "BatchGetItem source", func(ctx context.Context) (*dynamodb.BatchGetItemOutput, error) {
+				return m.src.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}, noSDKRetry)
+			})
+			if err != nil {
+				return err
+			}
+			m.chargeRead(out.ConsumedCapacity...)
+			for _, it := range out.Responses[m.cfg.Source.Table] {
+				i := byKey[keyString(it, m.srcKey)]
+				if cs[i].put, err = m.cfg.Transform.Apply(it); err != nil {
+					return err
+				}
+				cs[i].version = cs[i].put[m.cfg.VersionAttribute]
+			}
+			pending = out.UnprocessedKeys
+			if len(pending) > 0 {
+				if err := sleepCtx(ctx, backoff(attempt, maxBackoff)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// applyChanges writes net changes to the target. tombstones selects the
+// HandOffInsertIfAbsent behaviour while the backfill runs: deletes leave a
+// tombstone item instead of removing the key.
+func (m *Migration) applyChanges(ctx context.Context, cs []change, tombstones bool) error {
+	if err := m.resolveReads(ctx, cs); err != nil {
+		return err
+	}
+	if m.cfg.VersionAttribute != "" {
+		return m.applyVersioned(ctx, cs, tombstones)
+	}
+	reqs := make([]types.WriteRequest, 0, len(cs))
+	for _, c := range cs {
+		switch {
+		case c.put != nil:
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: c.put}})
+		case tombstones:
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: m.tombstone(c.tkey)}})
+		default:
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: c.tkey}})
+		}
+	}
+	if err := m.batchWrite(ctx, reqs); err != nil {
+		return err
+	}
+	m.notifyApplied(cs)
+	return nil
+}
+
+func (m *Migration) notifyApplied(cs []change) {
+	if m.cfg.OnApplied == nil {
+		return
+	}
+	for _, c := range cs {
+		if c.put != nil {
+			m.cfg.OnApplied(c.put)
+		}
+	}
+}
+
+func (m *Migration) tombstone(tkey Item) Item {
+	t := make(Item, len(tkey)+1)
+	for k, v := range tkey {
+		t[k] = v
+	}
+	t[TombstoneAttribute] = &types.AttributeValueMemberBOOL{Value: true}
+	return t
+}
+
+// applyVersioned writes each change conditionally: a replicated value wins
+// only over an absent item, a tombstone, an item without the version attribute,
+// or one whose version is not newer. Equal versions win so that two source
+// writes carrying the same version are both replicated in order; direct writes on
+// the target must therefore use strictly newer versions to be kept.
+func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones bool) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range cs {
+		g.Go(func() error {
+			names := map[string]string{"#v": m.cfg.VersionAttribute}
+			values := Item{}
+			cond := "attribute_not_exists(#v)"
+			if c.version != nil {
+				cond += " OR #v <= :v"
+				values[":v"] = c.version
+			}
+			var err error
+			switch {
+			case c.put != nil || tombstones:
+				item := c.put
+				if item == nil {
+					item = m.tombstone(c.tkey)
+				}
+				names["#hk"] = m.dstKey[0]
+				names["#t"] = TombstoneAttribute
+				cond = "attribute_not_exists(#hk) OR attribute_exists(#t) OR " + cond
+				err = m.conditionalPut(gctx, item, cond, names, values)
+			default:
+				err = m.conditionalDelete(gctx, c.tkey, cond, names, values)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	m.notifyApplied(cs)
+	return nil
+}
+
+func emptyToNil(v Item) Item {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// conditionalPut writes one item; a failed condition means the target already
+// holds what must win, and is not an error.
+func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, names map[string]string, values Item) error {
+	if err := m.acquireWrite(ctx); err != nil {
+		return err
+	}
+	defer m.releaseWrite()
+	out, err := call(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
+		return m.dst.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 &m.cfg.Target.Table,
+			Item:                      item,
+			ConditionExpression:       &cond,
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: emptyToNil(values),
+			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+		}, noSDKRetry)
+	})
+	if isConditionFailed(err) {
+		m.writeLim.Charge(1) // a failed condition still costs a write unit
+		m.skipped.Add(1)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.chargeWrite(one(out.ConsumedCapacity)...)
+	return nil
+}
+
+func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string, names map[string]string, values Item) error {
+	if err := m.acquireWrite(ctx); err != nil {
+		return err
+	}
+	defer m.releaseWrite()
+	out, err := call(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
+		return m.dst.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &m.cfg.Target.Table,
+			Key:                       key,
+			ConditionExpression:       &cond,
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: emptyToNil(values),
+			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+		}, noSDKRetry)
+	})
+	if isConditionFailed(err) {
+		m.writeLim.Charge(1)
+		m.skipped.Add(1)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.chargeWrite(one(out.ConsumedCapacity)...)
+	return nil
+}
+
+// batchWrite writes requests (unique keys) in BatchWriteItem calls of 25, in
+// parallel up to WriteConcurrency. Every UnprocessedItems entry is resubmitted
+// with backoff until it is written; only a long stretch with no progress at all
+// fails the run, loudly.
+func (m *Migration) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for len(reqs) > 0 {
+		n := min(25, len(reqs))
+		chunk := reqs[:n]
+		reqs = reqs[n:]
+		if err := m.acquireWrite(gctx); err != nil {
+			break
+		}
+		g.Go(func() error {
+			defer m.releaseWrite()
+			return m.batchWriteChunk(gctx, chunk)
+		})
+	}
+	return g.Wait()
+}
+
+func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRequest) error {
+	table := m.cfg.Target.Table
+	lastProgress := time.Now()
+	for attempt := 0; len(pending) > 0; {
+		if err := m.writeLim.Wait(ctx); err != nil {
+			return err
+		}
+		out, err := call(ctx, m.log, "BatchWriteItem target", func(ctx context.Context) (*dynamodb.BatchWriteItemOutput, error) {
+			return m.dst.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems:           map[string][]types.WriteRequest{table: pending},
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			}, noSDKRetry)
+		})
+		if err != nil {
+			return err
+		}
+		m.chargeWrite(out.ConsumedCapacity...)
+		next := out.UnprocessedItems[table]
+		if len(next) == 0 {
+			return nil
+		}
+		if len(next) < len(pending) {
+			lastProgress, attempt = time.Now(), 0
+		} else {
+			attempt++
+		}
+		if time.Since(lastProgress) > maxUnprocessedWait {
+			return fmt.Errorf("BatchWriteItem target %s: %d items still unprocessed after %s without progress; the run stops here and resumes from its last checkpoint", table, len(next), maxUnprocessedWait)
+		}
+		m.unprocessed.Add(int64(len(next)))
+		pending = next
+		if err := sleepCtx(ctx, backoff(attempt, maxBackoff)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Migration) acquireWrite(ctx context.Context) error {
+	select {
+	case m.writeSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *Migration) releaseWrite() { <-m.writeSem }
+
+func (m *Migration) chargeWrite(ccs ...types.ConsumedCapacity) { charge(m.writeLim, ccs) }
+func (m *Migration) chargeRead(ccs ...types.ConsumedCapacity)  { charge(m.readLim, ccs) }
+
+func charge(l *rateLimiter, ccs []types.ConsumedCapacity) {
+	for _, cc := range ccs {
+		if cc.CapacityUnits != nil {
+			l.Charge(*cc.CapacityUnits)
+		}
+	}
+}
+
+func one(cc *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if cc == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*cc}
+}

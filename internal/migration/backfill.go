@@ -1,0 +1,277 @@
+package migration
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// backfillLoop copies segments until every one is done, then ends the
+// backfill phase. Segments are taken in random order so that parallel scans
+// (and their writes) land far apart in the key space. Segments leased by a live
+// worker are left to it; an expired lease is taken over and resumed from its
+// checkpointed ExclusiveStartKey.
+func (m *Migration) backfillLoop(ctx context.Context) error {
+	for m.cachedPhase() == PhaseBackfilling {
+		entries, err := m.st.list(ctx, prefixSegment)
+		if err != nil {
+			return err
+		}
+		done := map[string]bool{}
+		for _, e := range entries {
+			if boolOf(e["done"]) {
+				done[sOf(e[attrEntry])] = true
+			}
+		}
+		if len(done) == m.cfg.Segments {
+			return m.finishBackfill(ctx)
+		}
+		var todo []int
+		for n := 0; n < m.cfg.Segments; n++ {
+			if !done[segmentEntry(n)] {
+				todo = append(todo, n)
+			}
+		}
+		rand.Shuffle(len(todo), func(i, j int) { todo[i], todo[j] = todo[j], todo[i] })
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(m.cfg.Parallelism)
+		worked := false
+		for _, n := range todo {
+			l, ck, err := m.st.acquire(gctx, segmentEntry(n), nil)
+			if err != nil {
+				break
+			}
+			if l == nil {
+				continue
+			}
+			worked = true
+			g.Go(func() error {
+				defer l.release()
+				err := m.copySegment(l, n, ck)
+				if err != nil && l.lost() {
+					m.log.Warn("segment lease lost; it resumes from its checkpoint", "segment", n)
+					return nil
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !worked {
+			// Other workers hold the rest; look again when their leases could expire.
+			if err := sleepCtx(ctx, m.cfg.LeaseDuration/3); err != nil {
+				return err
+			}
+		}
+		if _, err := m.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type scanPage struct {
+	items   []Item
+	lastKey Item
+}
+
+// copySegment scans one segment from its checkpoint and writes every page,
+// checkpointing the page's LastEvaluatedKey only after all its items are
+// written. The next page is read while the current one is written: two pages
+// (≤ 2 MB) per segment in memory at most.
+func (m *Migration) copySegment(l *lease, n int, ck Item) error {
+	ctx := l.ctx
+	start := mAV(ck["lastKey"])
+	pages := make(chan scanPage, 1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(pages)
+		for {
+			if err := m.readLim.Wait(gctx); err != nil {
+				return err
+			}
+			out, err := call(gctx, m.log, "Scan source", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+				return m.src.Scan(ctx, &dynamodb.ScanInput{
+					TableName:              &m.cfg.Source.Table,
+					Segment:                aws.Int32(int32(n)),
+					TotalSegments:          aws.Int32(int32(m.cfg.Segments)),
+					ConsistentRead:         aws.Bool(true),
+					ExclusiveStartKey:      start,
+					ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+				}, noSDKRetry)
+			})
+			if err != nil {
+				return err
+			}
+			m.chargeRead(one(out.ConsumedCapacity)...)
+			select {
+			case pages <- scanPage{items: out.Items, lastKey: out.LastEvaluatedKey}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if out.LastEvaluatedKey == nil {
+				return nil
+			}
+			start = out.LastEvaluatedKey
+		}
+	})
+	g.Go(func() error {
+		for p := range pages {
+			items := make([]Item, 0, len(p.items))
+			for _, it := range p.items {
+				t, err := m.cfg.Transform.Apply(it)
+				if err != nil {
+					return err
+				}
+				items = append(items, t)
+			}
+			if err := l.check(); err != nil {
+				return err
+			}
+			if err := m.backfillWrite(gctx, items); err != nil {
+				return err
+			}
+			u := update{add: map[string]int64{"items": int64(len(items))}}
+			if p.lastKey == nil {
+				u.set = Item{"done": &types.AttributeValueMemberBOOL{Value: true}}
+				u.remove = []string{"lastKey"}
+			} else {
+				u.set = Item{"lastKey": &types.AttributeValueMemberM{Value: p.lastKey}}
+			}
+			if _, err := l.save(gctx, u); err != nil {
+				return err
+			}
+			m.copied.Add(int64(len(items)))
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// backfillWrite writes one page. With HandOffReplay and no version attribute
+// the stream has not been applied yet, so plain BatchWriteItem is correct and
+// fastest. Otherwise each item is a conditional insert: it never replaces what
+// the stream (or, in version mode, a newer direct write) already put there, and
+// never replaces a tombstone.
+func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
+	if m.cfg.HandOff == HandOffReplay && m.cfg.VersionAttribute == "" {
+		reqs := make([]types.WriteRequest, len(items))
+		for i, it := range items {
+			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+		}
+		return m.batchWrite(ctx, reqs)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, it := range items {
+		g.Go(func() error {
+			names := map[string]string{"#hk": m.dstKey[0]}
+			values := Item{}
+			cond := "attribute_not_exists(#hk)"
+			if v, ok := it[m.cfg.VersionAttribute]; ok && m.cfg.VersionAttribute != "" {
+				names["#v"] = m.cfg.VersionAttribute
+				values[":v"] = v
+				cond += " OR #v < :v"
+			}
+			return m.conditionalPut(gctx, it, cond, names, values)
+		})
+	}
+	return g.Wait()
+}
+
+// finishBackfill moves the migration to syncing and, for
+// HandOffInsertIfAbsent, removes the tombstones: from now on stream deletes
+// delete.
+func (m *Migration) finishBackfill(ctx context.Context) error {
+	ok, err := m.st.setPhase(ctx, PhaseSyncing, Item{"backfillDoneAt": nAV(time.Now().UnixMilli())}, PhaseBackfilling)
+	if err != nil {
+		return err
+	}
+	if _, err := m.refresh(ctx); err != nil {
+		return err
+	}
+	if ok {
+		m.log.Info("backfill complete", "id", m.cfg.ID)
+		if m.cfg.HandOff == HandOffInsertIfAbsent {
+			return m.removeTombstones(ctx)
+		}
+	}
+	return nil
+}
+
+// removeTombstones deletes every tombstone item in the target, each only if it
+// is still a tombstone (a newer streamed put wins).
+func (m *Migration) removeTombstones(ctx context.Context) error {
+	segs := max(1, m.cfg.Parallelism)
+	g, gctx := errgroup.WithContext(ctx)
+	removed := make([]int64, segs)
+	for seg := 0; seg < segs; seg++ {
+		g.Go(func() error {
+			var start Item
+			for {
+				out, err := call(gctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+					return m.dst.Scan(ctx, &dynamodb.ScanInput{
+						TableName:                &m.cfg.Target.Table,
+						Segment:                  aws.Int32(int32(seg)),
+						TotalSegments:            aws.Int32(int32(segs)),
+						ConsistentRead:           aws.Bool(true),
+						FilterExpression:         aws.String("attribute_exists(#t)"),
+						ProjectionExpression:     aws.String(projection(m.dstKey)),
+						ExpressionAttributeNames: withTomb(projectionNames(m.dstKey)),
+						ExclusiveStartKey:        start,
+					}, noSDKRetry)
+				})
+				if err != nil {
+					return err
+				}
+				for _, k := range out.Items {
+					if err := m.conditionalDelete(gctx, k, "attribute_exists(#t)", map[string]string{"#t": TombstoneAttribute}, nil); err != nil {
+						return err
+					}
+					removed[seg]++
+				}
+				if out.LastEvaluatedKey == nil {
+					return nil
+				}
+				start = out.LastEvaluatedKey
+			}
+		})
+	}
+	err := g.Wait()
+	var total int64
+	for _, n := range removed {
+		total += n
+	}
+	m.log.Info("tombstones removed", "count", total)
+	return err
+}
+
+func projection(names []string) string {
+	ps := make([]string, len(names))
+	for i := range names {
+		ps[i] = "#k" + string(rune('0'+i))
+	}
+	return strings.Join(ps, ", ")
+}
+
+func projectionNames(names []string) map[string]string {
+	out := map[string]string{}
+	for i, n := range names {
+		out["#k"+string(rune('0'+i))] = n
+	}
+	return out
+}
+
+func withTomb(names map[string]string) map[string]string {
+	names["#t"] = TombstoneAttribute
+	return names
+}

@@ -1,0 +1,323 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// ErrRebackfillRequired is wrapped by every error that reports possible data
+// loss. Such a migration is in phase failed; Forget it and start again.
+var ErrRebackfillRequired = errors.New("re-backfill required")
+
+// ErrConfigChanged is returned by Start when the migration id already exists in
+// the checkpoint table with different fingerprinted settings.
+var ErrConfigChanged = errors.New("migration settings changed")
+
+// LossError reports that changes may have been lost between source and target.
+type LossError struct{ Reason string }
+
+func (e *LossError) Error() string {
+	return "data loss detected: " + e.Reason + "; re-backfill required (forget this migration and start it again)"
+}
+
+func (e *LossError) Unwrap() error { return ErrRebackfillRequired }
+
+// Migration is one live migration. Several Migration values with the same ID,
+// in one or many processes, cooperate through the checkpoint table's leases.
+type Migration struct {
+	cfg      Config
+	log      Logger
+	st       *store
+	src, dst DynamoDBAPI
+	streams  StreamsAPI
+	readLim  *rateLimiter
+	writeLim *rateLimiter
+	writeSem chan struct{}
+
+	prepMu   sync.Mutex
+	prepared bool
+	srcKey   []string // source key attribute names, hash first
+	dstKey   []string // target key attribute names, hash first
+
+	phase     atomic.Value // Phase, refreshed from the state entry
+	streamARN atomic.Value // string
+
+	copied        atomic.Int64 // items this process backfilled
+	applied       atomic.Int64 // stream records this process applied
+	skipped       atomic.Int64 // conditional writes that found a newer value
+	unprocessed   atomic.Int64 // UnprocessedItems entries resubmitted
+	lastRecordsMs atomic.Int64 // when this process last applied a non-empty page
+
+	shardMu sync.Mutex
+	readers map[string]*reader // shards this process reads
+	snap    shardSnapshot
+}
+
+// New validates cfg and returns a Migration. It does no I/O.
+func New(cfg Config) (*Migration, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("migration %q: %w", cfg.ID, err)
+	}
+	m := &Migration{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		src:      cfg.Source.DynamoDB,
+		dst:      cfg.Target.DynamoDB,
+		streams:  cfg.Source.Streams,
+		readLim:  newRateLimiter(cfg.MaxReadUnits),
+		writeLim: newRateLimiter(cfg.MaxWriteUnits),
+		writeSem: make(chan struct{}, cfg.WriteConcurrency),
+		readers:  map[string]*reader{},
+		st: &store{
+			c: cfg.CheckpointClient, table: cfg.CheckpointTable, id: cfg.ID,
+			owner: cfg.Owner, lease: cfg.LeaseDuration, log: cfg.Logger, now: time.Now,
+		},
+	}
+	m.phase.Store(Phase(""))
+	m.streamARN.Store("")
+	return m, nil
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (m *Migration) Config() Config { return m.cfg }
+
+func (m *Migration) cachedPhase() Phase { return m.phase.Load().(Phase) }
+
+// prepare reads both tables' key schemas once and checks that the transform
+// carries every source key attribute into the target key.
+func (m *Migration) prepare(ctx context.Context) error {
+	m.prepMu.Lock()
+	defer m.prepMu.Unlock()
+	if m.prepared {
+		return nil
+	}
+	src, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	dst, err := describeTable(ctx, m.dst, m.cfg.Target.Table)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	m.srcKey, m.dstKey = keyNames(src.KeySchema), keyNames(dst.KeySchema)
+	probe := Item{}
+	for _, k := range m.srcKey {
+		probe[k] = sAV("probe-" + k)
+	}
+	tk, err := m.cfg.Transform.Apply(probe)
+	if err != nil {
+		return err
+	}
+	carried := 0
+	for _, k := range m.dstKey {
+		v, ok := tk[k]
+		if !ok {
+			return fmt.Errorf("target key attribute %q is not produced from the source key (source key %v); add a rename or set", k, m.srcKey)
+		}
+		if s := sOf(v); len(s) > 6 && s[:6] == "probe-" {
+			carried++
+		}
+	}
+	if carried != len(m.srcKey) {
+		return fmt.Errorf("the transform must carry every source key attribute %v into the target key %v, or distinct items would collide", m.srcKey, m.dstKey)
+	}
+	if m.cfg.VersionAttribute != "" && m.cfg.Transform.Rename[m.cfg.VersionAttribute] != "" {
+		return fmt.Errorf("version attribute %q is renamed by the transform; name the target attribute instead", m.cfg.VersionAttribute)
+	}
+	m.prepared = true
+	return nil
+}
+
+func describeTable(ctx context.Context, c DynamoDBAPI, table string) (*types.TableDescription, error) {
+	out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		return nil, fmt.Errorf("describing table %s: %w", table, err)
+	}
+	return out.Table, nil
+}
+
+func keyNames(ks []types.KeySchemaElement) []string {
+	var hash, rng []string
+	for _, k := range ks {
+		if k.KeyType == types.KeyTypeHash {
+			hash = append(hash, aws.ToString(k.AttributeName))
+		} else {
+			rng = append(rng, aws.ToString(k.AttributeName))
+		}
+	}
+	return append(hash, rng...)
+}
+
+// Start creates the checkpoint table if needed, records the config (or checks
+// that it did not change), and captures the source stream: it enables the
+// stream if the table has none, waits until it is ENABLED, and pins its ARN.
+// Reading starts at TRIM_HORIZON of every shard, never LATEST, and the backfill
+// scan starts only after the stream is enabled, so every write after Start is
+// either in the scan or in the stream. Start is idempotent.
+func (m *Migration) Start(ctx context.Context) error {
+	if err := m.prepare(ctx); err != nil {
+		return err
+	}
+	if err := m.st.ensureTable(ctx); err != nil {
+		return err
+	}
+	cfgItem := m.cfg.configItem()
+	wrote, err := m.st.putIfAbsent(ctx, entryConfig, cfgItem)
+	if err != nil {
+		return err
+	}
+	if !wrote {
+		// Same fingerprint: refresh the non-fingerprinted settings (limits) for runners.
+		_, ok, err := m.st.update(ctx, entryConfig, update{
+			set:    cfgItem,
+			cond:   "#fp = :fp",
+			names:  map[string]string{"#fp": "fingerprint"},
+			values: Item{":fp": cfgItem["fingerprint"]},
+		})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("migration %q: %w: source, target, segments, hand-off, version attribute and transform are fixed for the life of a migration; forget it and start again to change them", m.cfg.ID, ErrConfigChanged)
+		}
+	}
+	st, err := m.st.get(ctx, entryState)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		return m.checkState(ctx, st)
+	}
+	arn, estimate, err := m.captureStream(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if _, err := m.st.putIfAbsent(ctx, entryState, Item{
+		"phase":      sAV(string(PhaseBackfilling)),
+		"streamArn":  sAV(arn),
+		"capturedAt": nAV(now.UnixMilli()),
+		"estimate":   nAV(estimate),
+		"updatedAt":  nAV(now.UnixMilli()),
+	}); err != nil {
+		return err
+	}
+	if st, err = m.st.get(ctx, entryState); err != nil {
+		return err
+	}
+	m.log.Info("migration started", "id", m.cfg.ID, "stream_arn", sOf(st["streamArn"]), "estimated_items", estimate, "hand_off", string(m.cfg.HandOff))
+	return m.checkState(ctx, st)
+}
+
+// captureStream enables or adopts the source stream and waits until it is ENABLED.
+func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int64, err error) {
+	for {
+		t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+		if err != nil {
+			return "", 0, err
+		}
+		spec := t.StreamSpecification
+		if spec == nil || !aws.ToBool(spec.StreamEnabled) {
+			m.log.Info("enabling the source stream", "table", m.cfg.Source.Table, "view_type", m.cfg.StreamViewType)
+			_, err := m.src.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+				TableName: &m.cfg.Source.Table,
+				StreamSpecification: &types.StreamSpecification{
+					StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(m.cfg.StreamViewType),
+				},
+			})
+			var inUse *types.ResourceInUseException
+			if err != nil && !errors.As(err, &inUse) {
+				return "", 0, fmt.Errorf("enabling the stream on %s: %w", m.cfg.Source.Table, err)
+			}
+		} else if arn := aws.ToString(t.LatestStreamArn); arn != "" {
+			if v := spec.StreamViewType; v == types.StreamViewTypeKeysOnly || v == types.StreamViewTypeOldImage {
+				m.log.Warn("the source stream carries no new images; every changed item will be re-read from the source", "view_type", string(v))
+			}
+			out, err := m.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn, Limit: aws.Int32(1)})
+			if err != nil {
+				return "", 0, fmt.Errorf("describing stream %s: %w", arn, err)
+			}
+			if out.StreamDescription.StreamStatus == streamtypes.StreamStatusEnabled {
+				return arn, aws.ToInt64(t.ItemCount), nil
+			}
+		}
+		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+			return "", 0, err
+		}
+	}
+}
+
+// checkState caches the phase and pinned ARN and checks that the source still
+// streams into the pinned stream.
+func (m *Migration) checkState(ctx context.Context, st Item) error {
+	phase := Phase(sOf(st["phase"]))
+	m.phase.Store(phase)
+	pinned := sOf(st["streamArn"])
+	m.streamARN.Store(pinned)
+	if phase == PhaseFailed {
+		return &LossError{Reason: sOf(st["error"])}
+	}
+	if phase == PhaseCompleted {
+		return nil
+	}
+	t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+	if err != nil {
+		return err
+	}
+	if spec := t.StreamSpecification; spec == nil || !aws.ToBool(spec.StreamEnabled) {
+		return m.fail(ctx, fmt.Sprintf("the stream of source table %s was disabled; writes since then were not captured", m.cfg.Source.Table))
+	}
+	if cur := aws.ToString(t.LatestStreamArn); cur != pinned {
+		return m.fail(ctx, fmt.Sprintf("the source stream changed from %s to %s (disabled and re-enabled?); changes in between were not captured", pinned, cur))
+	}
+	return nil
+}
+
+// refresh re-reads the state entry.
+func (m *Migration) refresh(ctx context.Context) (Item, error) {
+	st, err := m.st.get(ctx, entryState)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fmt.Errorf("migration %q has not been started (no state in %s)", m.cfg.ID, m.cfg.CheckpointTable)
+	}
+	m.phase.Store(Phase(sOf(st["phase"])))
+	if Phase(sOf(st["phase"])) == PhaseFailed {
+		return st, &LossError{Reason: sOf(st["error"])}
+	}
+	return st, nil
+}
+
+// fail records a loss in the state entry (phase failed) and returns it.
+func (m *Migration) fail(ctx context.Context, reason string) error {
+	m.log.Error("migration failed: re-backfill required", "id", m.cfg.ID, "reason", reason)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := m.st.setPhase(ctx, PhaseFailed, Item{"error": sAV(reason)}, PhaseBackfilling, PhaseSyncing, PhaseCuttingOver); err != nil {
+		m.log.Error("recording the failure in the checkpoint table", "error", err.Error())
+	}
+	m.phase.Store(PhaseFailed)
+	return &LossError{Reason: reason}
+}
+
+// Forget deletes every checkpoint entry of this migration. It does not touch
+// the source, the target or the stream.
+func (m *Migration) Forget(ctx context.Context) error {
+	_, err := describeTable(ctx, m.st.c, m.st.table)
+	if isNotFound(err) {
+		return nil
+	}
+	return m.st.deleteAll(ctx)
+}

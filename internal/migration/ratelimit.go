@@ -1,0 +1,102 @@
+package migration
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// rateLimiter is a token bucket measured in capacity units per second. Callers
+// Wait before a request and Charge the ConsumedCapacity that DynamoDB reports
+// afterwards, so the limit follows what the table really spent (item sizes,
+// consistent reads, index writes) rather than an estimate. The bucket may go
+// into debt after a large charge; Wait then blocks until it is repaid.
+type rateLimiter struct {
+	mu     sync.Mutex
+	rate   float64 // units per second; 0 = unlimited
+	burst  float64
+	tokens float64
+	last   time.Time
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+}
+
+func newRateLimiter(unitsPerSecond float64) *rateLimiter {
+	return &rateLimiter{
+		rate:   unitsPerSecond,
+		burst:  unitsPerSecond, // one second of budget
+		tokens: unitsPerSecond,
+		now:    time.Now,
+		sleep:  sleepCtx,
+	}
+}
+
+func (r *rateLimiter) refill() {
+	now := r.now()
+	if !r.last.IsZero() {
+		r.tokens += now.Sub(r.last).Seconds() * r.rate
+		if r.tokens > r.burst {
+			r.tokens = r.burst
+		}
+	}
+	r.last = now
+}
+
+// Wait blocks until the bucket holds a positive balance.
+func (r *rateLimiter) Wait(ctx context.Context) error {
+	if r.rate <= 0 {
+		return ctx.Err()
+	}
+	for {
+		r.mu.Lock()
+		r.refill()
+		if r.tokens > 0 {
+			r.mu.Unlock()
+			return nil
+		}
+		d := time.Duration(-r.tokens / r.rate * float64(time.Second))
+		r.mu.Unlock()
+		if d < time.Millisecond {
+			d = time.Millisecond
+		}
+		if err := r.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// Charge spends units from the bucket.
+func (r *rateLimiter) Charge(units float64) {
+	if r.rate <= 0 || units <= 0 {
+		return
+	}
+	r.mu.Lock()
+	r.refill()
+	r.tokens -= units
+	r.mu.Unlock()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff returns the delay before retry number attempt (0-based): exponential
+// from 50 ms, capped at max, with full jitter so that parallel workers spread out.
+func backoff(attempt int, max time.Duration) time.Duration {
+	d := 50 * time.Millisecond
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d/2 + rand.N(d/2+1)
+}

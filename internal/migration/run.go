@@ -1,0 +1,375 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// ErrVerificationFailed is returned by Cutover when source and target differ.
+var ErrVerificationFailed = errors.New("verification found differences")
+
+// run works on the migration (backfill segments and stream shards, sharing
+// both with other workers through leases) until stop reports true, ctx ends, or
+// an error occurs. Leases are released on return.
+func (m *Migration) run(ctx context.Context, stop func() bool) error {
+	if err := m.prepare(ctx); err != nil {
+		return err
+	}
+	st, err := m.refresh(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.checkState(ctx, st); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	// Cancel first, then wait: readers release their leases on the way out.
+	defer func() { cancel(); wg.Wait() }()
+	report := func(err error) {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			select {
+			case errc <- err:
+			default:
+			}
+		}
+	}
+	wg.Add(3)
+	go func() { defer wg.Done(); report(m.backfillLoop(ctx)) }()
+	go func() { defer wg.Done(); report(m.streamLoop(ctx, errc)) }()
+	go func() { defer wg.Done(); m.progressLoop(ctx) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case <-tick.C:
+			if m.cachedPhase() == PhaseFailed {
+				_, err := m.refresh(ctx)
+				return err
+			}
+			if stop() {
+				return nil
+			}
+		}
+	}
+}
+
+// Backfill copies every existing item and returns when the backfill phase is
+// over (also when other workers copied some segments). With
+// HandOffInsertIfAbsent the stream is applied at the same time.
+func (m *Migration) Backfill(ctx context.Context) error {
+	return m.run(ctx, func() bool { return m.cachedPhase() != PhaseBackfilling })
+}
+
+// CatchUp applies everything in the stream up to about now and returns: the
+// backfill must be over, and every readable shard must have been read to an
+// empty page after CatchUp began (or be read by another live worker). Used by
+// `terraform apply` when sync = "apply".
+func (m *Migration) CatchUp(ctx context.Context) error {
+	since := time.Now()
+	return m.run(ctx, func() bool {
+		if m.cachedPhase() == PhaseBackfilling {
+			return false
+		}
+		ok, _ := m.caughtUp(since)
+		return ok
+	})
+}
+
+// Run keeps the target in sync until the migration reaches cutting_over or
+// completed (returns nil) or ctx ends (returns ctx.Err()). This is the runner's loop.
+func (m *Migration) Run(ctx context.Context) error {
+	return m.run(ctx, func() bool {
+		p := m.cachedPhase()
+		return p == PhaseCuttingOver || p == PhaseCompleted
+	})
+}
+
+// Drain applies the stream until every shard is read to its end, or until
+// every readable shard is polled empty and no record arrived for quiet. Call it
+// after writes to the source stopped.
+func (m *Migration) Drain(ctx context.Context, quiet time.Duration) error {
+	since := time.Now()
+	return m.run(ctx, func() bool {
+		if m.cachedPhase() == PhaseBackfilling {
+			return false
+		}
+		ok, snap := m.caughtUp(since)
+		if !ok {
+			return false
+		}
+		if snap.allFinished {
+			return true
+		}
+		last := time.UnixMilli(max(m.lastRecordsMs.Load(), since.UnixMilli()))
+		return time.Since(last) >= quiet
+	})
+}
+
+// CutoverOptions tune Cutover.
+type CutoverOptions struct {
+	Quiet  time.Duration // Drain's quiet period; default 10 s
+	Verify VerifyMode    // default VerifyFull
+}
+
+// Cutover marks the migration cutting_over (runners stop), drains the stream,
+// removes leftover tombstones, verifies, and marks it completed. Writes to the
+// source must have stopped. On a verification difference it returns the report
+// and ErrVerificationFailed and stays in cutting_over, so it can be re-run.
+func (m *Migration) Cutover(ctx context.Context, opts CutoverOptions) (Report, error) {
+	if opts.Quiet == 0 {
+		opts.Quiet = 10 * time.Second
+	}
+	if opts.Verify == "" {
+		opts.Verify = VerifyFull
+	}
+	if err := m.prepare(ctx); err != nil {
+		return Report{}, err
+	}
+	st, err := m.refresh(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if Phase(sOf(st["phase"])) == PhaseCompleted {
+		return Report{}, nil
+	}
+	ok, err := m.st.setPhase(ctx, PhaseCuttingOver, nil, PhaseSyncing, PhaseCuttingOver)
+	if err != nil {
+		return Report{}, err
+	}
+	if !ok {
+		return Report{}, fmt.Errorf("migration %q cannot cut over in phase %s: the backfill must be complete", m.cfg.ID, sOf(st["phase"]))
+	}
+	m.log.Info("cutting over: draining the stream", "id", m.cfg.ID, "quiet", opts.Quiet.String())
+	if err := m.Drain(ctx, opts.Quiet); err != nil {
+		return Report{}, err
+	}
+	if m.cfg.HandOff == HandOffInsertIfAbsent {
+		if err := m.removeTombstones(ctx); err != nil {
+			return Report{}, err
+		}
+	}
+	var rep Report
+	if opts.Verify != VerifyNone {
+		if rep, err = m.Verify(ctx, opts.Verify); err != nil {
+			return rep, err
+		}
+		if rep.Mismatched > 0 || rep.SourceItems != rep.TargetItems {
+			return rep, fmt.Errorf("migration %q: %w: %d mismatched items, %d source vs %d target items", m.cfg.ID, ErrVerificationFailed, rep.Mismatched, rep.SourceItems, rep.TargetItems)
+		}
+	}
+	if _, err := m.st.setPhase(ctx, PhaseCompleted, Item{"completedAt": nAV(time.Now().UnixMilli())}, PhaseCuttingOver); err != nil {
+		return rep, err
+	}
+	m.phase.Store(PhaseCompleted)
+	m.log.Info("migration completed", "id", m.cfg.ID)
+	return rep, nil
+}
+
+// Status is a migration's position, read from the checkpoint table.
+type Status struct {
+	Phase           Phase
+	Error           string
+	StreamARN       string
+	StartedAt       time.Time
+	BackfillDoneAt  time.Time
+	EstimatedItems  int64 // source ItemCount at capture (DynamoDB updates it about every 6 h)
+	ItemsCopied     int64
+	Segments        int
+	SegmentsDone    int
+	RecordsApplied  int64
+	Shards          int
+	ShardsFinished  int
+	LastAppliedTime time.Time // ApproximateCreationDateTime of the newest applied record
+	Verification    *Report
+}
+
+// Status reads the checkpoint table. It takes no leases.
+func (m *Migration) Status(ctx context.Context) (Status, error) {
+	st, err := m.st.get(ctx, entryState)
+	if err != nil {
+		return Status{}, err
+	}
+	if st == nil {
+		return Status{}, fmt.Errorf("migration %q has not been started", m.cfg.ID)
+	}
+	s := Status{
+		Phase:          Phase(sOf(st["phase"])),
+		Error:          sOf(st["error"]),
+		StreamARN:      sOf(st["streamArn"]),
+		StartedAt:      time.UnixMilli(intOf(st["capturedAt"])),
+		EstimatedItems: intOf(st["estimate"]),
+		Segments:       m.cfg.Segments,
+	}
+	if v := intOf(st["backfillDoneAt"]); v > 0 {
+		s.BackfillDoneAt = time.UnixMilli(v)
+	}
+	if v := mAV(st["verification"]); v != nil {
+		r := reportFromItem(v)
+		s.Verification = &r
+	}
+	segs, err := m.st.list(ctx, prefixSegment)
+	if err != nil {
+		return s, err
+	}
+	for _, e := range segs {
+		s.ItemsCopied += intOf(e["items"])
+		if boolOf(e["done"]) {
+			s.SegmentsDone++
+		}
+	}
+	shards, err := m.shardCheckpoints(ctx)
+	if err != nil {
+		return s, err
+	}
+	for _, ck := range shards {
+		s.Shards++
+		s.RecordsApplied += ck.Applied
+		if ck.Finished {
+			s.ShardsFinished++
+		}
+		if t := time.UnixMilli(ck.LastMs); ck.LastMs > 0 && t.After(s.LastAppliedTime) {
+			s.LastAppliedTime = t
+		}
+	}
+	return s, nil
+}
+
+// Pending is the backlog of unapplied stream records.
+type Pending struct {
+	Records int64
+	// Complete is false when the count stopped at the read budget (more may wait).
+	Complete bool
+	// OldestAge is the age of the oldest unapplied record (0 when none): the sync lag.
+	OldestAge time.Duration
+}
+
+// pendingPageBudget bounds how many GetRecords pages Pending reads per shard.
+const pendingPageBudget = 20
+
+// Pending counts records not yet applied, by reading (not applying) every
+// unfinished shard from its checkpoint. It takes no leases and changes nothing,
+// so `terraform plan` can call it.
+func (m *Migration) Pending(ctx context.Context) (Pending, error) {
+	p := Pending{Complete: true}
+	if _, err := m.refresh(ctx); err != nil {
+		return p, err
+	}
+	listing, err := m.listShards(ctx)
+	if err != nil {
+		return p, err
+	}
+	known, err := m.shardCheckpoints(ctx)
+	if err != nil {
+		return p, err
+	}
+	arn := m.streamARN.Load().(string)
+	var oldest time.Time
+	for _, s := range listing {
+		ck := known[s.ID]
+		if ck.Finished {
+			continue
+		}
+		ck.ID = s.ID
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: &ck.ID, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+		if ck.Seq != "" {
+			in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
+			in.SequenceNumber = &ck.Seq
+		}
+		it, err := call(ctx, m.log, "GetShardIterator", func(ctx context.Context) (*dynamodbstreams.GetShardIteratorOutput, error) {
+			return m.streams.GetShardIterator(ctx, in, noSDKRetryStreams)
+		})
+		if err != nil {
+			var trimmed *streamtypes.TrimmedDataAccessException
+			if errors.As(err, &trimmed) && ck.Seq != "" {
+				return p, &LossError{Reason: fmt.Sprintf("shard %s was trimmed past the checkpointed sequence number %s", s.ID, ck.Seq)}
+			}
+			return p, err
+		}
+		iter := it.ShardIterator
+		for page := 0; iter != nil; page++ {
+			if page == pendingPageBudget {
+				p.Complete = false
+				break
+			}
+			out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
+				return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
+			})
+			if err != nil {
+				return p, err
+			}
+			p.Records += int64(len(out.Records))
+			for _, r := range out.Records {
+				if t := r.Dynamodb.ApproximateCreationDateTime; t != nil && (oldest.IsZero() || t.Before(oldest)) {
+					oldest = *t
+				}
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	if !oldest.IsZero() {
+		p.OldestAge = time.Since(oldest)
+	}
+	return p, nil
+}
+
+// progressLoop logs percent, items/s and ETA during the backfill, and records/s
+// and lag afterwards, every ProgressInterval.
+func (m *Migration) progressLoop(ctx context.Context) {
+	t := time.NewTicker(m.cfg.ProgressInterval)
+	defer t.Stop()
+	prevCopied, prevApplied := int64(-1), m.applied.Load()
+	prevAt := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		dt := now.Sub(prevAt).Seconds()
+		applied := m.applied.Load()
+		recRate := float64(applied-prevApplied) / dt
+		prevApplied, prevAt = applied, now
+		if m.cachedPhase() != PhaseBackfilling {
+			m.log.Info("sync progress", "id", m.cfg.ID, "phase", string(m.cachedPhase()),
+				"records_applied", applied, "records_per_second", int64(recRate), "lag", m.lag().Round(time.Millisecond).String())
+			continue
+		}
+		s, err := m.Status(ctx)
+		if err != nil {
+			continue
+		}
+		if prevCopied < 0 {
+			prevCopied = s.ItemsCopied
+		}
+		rate := float64(s.ItemsCopied-prevCopied) / dt
+		prevCopied = s.ItemsCopied
+		percent := 100 * float64(s.SegmentsDone) / float64(s.Segments)
+		if s.EstimatedItems > 0 {
+			percent = max(percent, min(99.9, 100*float64(s.ItemsCopied)/float64(s.EstimatedItems)))
+		}
+		eta := "unknown"
+		if rate > 0 && s.EstimatedItems > s.ItemsCopied {
+			eta = (time.Duration(float64(s.EstimatedItems-s.ItemsCopied)/rate) * time.Second).String()
+		}
+		m.log.Info("backfill progress", "id", m.cfg.ID, "percent", fmt.Sprintf("%.1f", percent),
+			"items_copied", s.ItemsCopied, "items_per_second", int64(rate), "eta", eta,
+			"segments_done", s.SegmentsDone, "segments", s.Segments, "records_applied", applied)
+	}
+}

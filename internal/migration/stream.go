@@ -1,0 +1,371 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+const (
+	shardListInterval = time.Second
+	// A shard first read from TRIM_HORIZON this long after a worker first listed
+	// it may already have lost records to the 24 h retention.
+	retentionSafety  = 23 * time.Hour
+	streamCheckEvery = 10 // shard listings between checks of the source's stream ARN
+)
+
+// reader is the status of one shard this process reads.
+type reader struct {
+	mu       sync.Mutex
+	emptyAt  time.Time // start of the latest poll that returned no records; zero after a non-empty one
+	behind   time.Time // ApproximateCreationDateTime of the last applied record while not caught up
+	finished bool
+}
+
+// shardSnapshot is the latest view of the shard tree, for CatchUp and Drain.
+type shardSnapshot struct {
+	at          time.Time
+	ready       []string        // shards that may be read now
+	otherOwned  map[string]bool // ready shards leased by another live worker
+	allFinished bool            // every listed shard is finished
+}
+
+// streamLoop lists the shard tree, registers new shards, detects loss, and
+// starts a reader for each ready shard it can lease.
+func (m *Migration) streamLoop(ctx context.Context, errc chan<- error) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := 0; ; i++ {
+		if _, err := m.refresh(ctx); err != nil {
+			return err
+		}
+		if i%streamCheckEvery == streamCheckEvery-1 {
+			if err := m.checkStreamARN(ctx); err != nil {
+				return err
+			}
+		}
+		if err := m.scheduleShards(ctx, &wg, errc); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, shardListInterval); err != nil {
+			return err
+		}
+	}
+}
+
+func (m *Migration) checkStreamARN(ctx context.Context) error {
+	t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+	if err != nil {
+		return err
+	}
+	pinned := m.streamARN.Load().(string)
+	if spec := t.StreamSpecification; spec == nil || !aws.ToBool(spec.StreamEnabled) {
+		return m.fail(ctx, fmt.Sprintf("the stream of source table %s was disabled; writes since then are not captured", m.cfg.Source.Table))
+	}
+	if cur := aws.ToString(t.LatestStreamArn); cur != pinned {
+		return m.fail(ctx, fmt.Sprintf("the source stream changed from %s to %s; changes in between were not captured", pinned, cur))
+	}
+	return nil
+}
+
+// listShards pages through DescribeStream.
+func (m *Migration) listShards(ctx context.Context) ([]shardInfo, error) {
+	arn := m.streamARN.Load().(string)
+	var out []shardInfo
+	var start *string
+	for {
+		res, err := call(ctx, m.log, "DescribeStream", func(ctx context.Context) (*dynamodbstreams.DescribeStreamOutput, error) {
+			return m.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn, ExclusiveStartShardId: start}, noSDKRetryStreams)
+		})
+		if isNotFound(err) {
+			return nil, m.fail(ctx, fmt.Sprintf("the pinned stream %s no longer exists", arn))
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range res.StreamDescription.Shards {
+			out = append(out, shardInfo{ID: aws.ToString(s.ShardId), Parent: aws.ToString(s.ParentShardId)})
+		}
+		start = res.StreamDescription.LastEvaluatedShardId
+		if start == nil {
+			return out, nil
+		}
+	}
+}
+
+func (m *Migration) shardCheckpoints(ctx context.Context) (map[string]shardCheckpoint, error) {
+	items, err := m.st.list(ctx, prefixShard)
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]shardCheckpoint, len(items))
+	for _, it := range items {
+		ck := shardFromItem(it)
+		known[ck.ID] = ck
+	}
+	return known, nil
+}
+
+func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) error {
+	listing, err := m.listShards(ctx)
+	if err != nil {
+		return err
+	}
+	known, err := m.shardCheckpoints(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, s := range listing {
+		if _, ok := known[s.ID]; ok {
+			continue
+		}
+		item := Item{"parent": sAV(s.Parent), "seenAt": nAV(now.UnixMilli())}
+		if _, err := m.st.putIfAbsent(ctx, prefixShard+s.ID, item); err != nil {
+			return err
+		}
+		known[s.ID] = shardCheckpoint{ID: s.ID, Parent: s.Parent, SeenAt: now.UnixMilli()}
+	}
+	for _, id := range vanishedShards(listing, known) {
+		if err := m.confirmVanished(ctx, id); err != nil {
+			return err
+		}
+	}
+	ready := readyShards(listing, known)
+	snap := shardSnapshot{at: now, ready: ready, otherOwned: map[string]bool{}, allFinished: len(ready) == 0}
+	for _, s := range listing {
+		if !known[s.ID].Finished {
+			snap.allFinished = false
+		}
+	}
+	// HandOffReplay applies the stream only after the backfill.
+	hold := m.cfg.HandOff == HandOffReplay && m.cachedPhase() == PhaseBackfilling
+	for _, id := range ready {
+		ck := known[id]
+		if ck.Owner != "" && ck.Owner != m.cfg.Owner && ck.LeaseMs > now.UnixMilli() {
+			snap.otherOwned[id] = true
+			continue
+		}
+		m.shardMu.Lock()
+		_, running := m.readers[id]
+		m.shardMu.Unlock()
+		if running || hold {
+			continue
+		}
+		l, item, err := m.st.acquire(ctx, prefixShard+id, nil)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			snap.otherOwned[id] = true
+			continue
+		}
+		r := &reader{}
+		m.shardMu.Lock()
+		m.readers[id] = r
+		m.shardMu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := m.readShard(l, shardFromItem(item), r)
+			if err != nil && l.lost() {
+				err = errLeaseLost
+			}
+			l.release()
+			m.shardMu.Lock()
+			delete(m.readers, id)
+			m.shardMu.Unlock()
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errLeaseLost) {
+				select {
+				case errc <- fmt.Errorf("shard %s: %w", id, err):
+				default:
+				}
+			} else if errors.Is(err, errLeaseLost) {
+				m.log.Warn("shard lease lost; another worker continues", "shard", id)
+			}
+		}()
+	}
+	m.shardMu.Lock()
+	m.snap = snap
+	m.shardMu.Unlock()
+	return nil
+}
+
+// confirmVanished checks a shard that is unfinished in the checkpoint table but
+// missing from the listing; a listing can be briefly inconsistent, the shard
+// itself cannot lie.
+func (m *Migration) confirmVanished(ctx context.Context, id string) error {
+	arn := m.streamARN.Load().(string)
+	_, err := call(ctx, m.log, "GetShardIterator", func(ctx context.Context) (*dynamodbstreams.GetShardIteratorOutput, error) {
+		return m.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
+			StreamArn: &arn, ShardId: &id, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon,
+		}, noSDKRetryStreams)
+	})
+	var trimmed *streamtypes.TrimmedDataAccessException
+	if isNotFound(err) || errors.As(err, &trimmed) {
+		return m.fail(ctx, fmt.Sprintf("shard %s vanished from the stream before it was read to its end", id))
+	}
+	return err
+}
+
+// iterator returns an iterator just after seq, or at TRIM_HORIZON when nothing
+// of the shard has been applied yet.
+func (m *Migration) iterator(ctx context.Context, ck shardCheckpoint, seq string) (string, error) {
+	arn := m.streamARN.Load().(string)
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: &ck.ID, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+	if seq != "" {
+		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
+		in.SequenceNumber = &seq
+	} else if ck.SeenAt > 0 && time.Since(time.UnixMilli(ck.SeenAt)) > retentionSafety {
+		return "", m.fail(ctx, fmt.Sprintf("shard %s was first seen %s ago and never read; records older than the 24 h retention may be gone", ck.ID, time.Since(time.UnixMilli(ck.SeenAt)).Round(time.Minute)))
+	}
+	out, err := call(ctx, m.log, "GetShardIterator", func(ctx context.Context) (*dynamodbstreams.GetShardIteratorOutput, error) {
+		return m.streams.GetShardIterator(ctx, in, noSDKRetryStreams)
+	})
+	if err != nil {
+		return "", m.classifyReadError(ctx, ck.ID, seq, err)
+	}
+	return aws.ToString(out.ShardIterator), nil
+}
+
+// classifyReadError turns the errors that mean "records are gone" into a
+// recorded loss. A trimmed position that was never checkpointed (TRIM_HORIZON
+// raced with trimming) is retried by the caller only through iterator, which
+// checks the shard's age.
+func (m *Migration) classifyReadError(ctx context.Context, shard, seq string, err error) error {
+	var trimmed *streamtypes.TrimmedDataAccessException
+	switch {
+	case errors.As(err, &trimmed) && seq != "":
+		return m.fail(ctx, fmt.Sprintf("shard %s was trimmed past the checkpointed sequence number %s", shard, seq))
+	case errors.As(err, &trimmed):
+		return m.fail(ctx, fmt.Sprintf("shard %s was trimmed before it was read", shard))
+	case isNotFound(err):
+		return m.fail(ctx, fmt.Sprintf("shard %s or its stream vanished before it was read to its end", shard))
+	}
+	return err
+}
+
+// readShard applies one shard in order, from its checkpoint to its end.
+// Each page is applied (deduplicated per key) and only then checkpointed, so a
+// crash replays at most one page, in order, which ends in the same state.
+func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
+	ctx := l.ctx
+	seq := ck.Seq
+	iter, err := m.iterator(ctx, ck, seq)
+	if err != nil {
+		return err
+	}
+	for {
+		pollStart := time.Now()
+		out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
+			return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: &iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
+		})
+		var expired *streamtypes.ExpiredIteratorException
+		if errors.As(err, &expired) {
+			m.log.Debug("shard iterator expired; re-acquiring after the last applied record", "shard", ck.ID)
+			if iter, err = m.iterator(ctx, ck, seq); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return m.classifyReadError(ctx, ck.ID, seq, err)
+		}
+		if n := len(out.Records); n > 0 {
+			cs, err := m.changesFromRecords(out.Records)
+			if err != nil {
+				return err
+			}
+			tombstones := m.cfg.HandOff == HandOffInsertIfAbsent && m.cachedPhase() == PhaseBackfilling
+			if err := l.check(); err != nil {
+				return err
+			}
+			if err := m.applyChanges(ctx, cs, tombstones); err != nil {
+				return err
+			}
+			last := out.Records[n-1].Dynamodb
+			seq = aws.ToString(last.SequenceNumber)
+			var lastMs int64
+			if last.ApproximateCreationDateTime != nil {
+				lastMs = last.ApproximateCreationDateTime.UnixMilli()
+			}
+			if _, err := l.save(ctx, update{set: Item{"seq": sAV(seq), "lastMs": nAV(lastMs)}, add: map[string]int64{"applied": int64(n)}}); err != nil {
+				return err
+			}
+			m.applied.Add(int64(n))
+			m.lastRecordsMs.Store(time.Now().UnixMilli())
+			r.mu.Lock()
+			r.emptyAt = time.Time{}
+			r.behind = time.UnixMilli(lastMs)
+			r.mu.Unlock()
+		}
+		if out.NextShardIterator == nil {
+			if _, err := l.save(ctx, update{set: Item{"done": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.finished = true
+			r.mu.Unlock()
+			m.log.Debug("shard finished", "shard", ck.ID)
+			return nil
+		}
+		iter = *out.NextShardIterator
+		if len(out.Records) == 0 {
+			r.mu.Lock()
+			r.emptyAt, r.behind = pollStart, time.Time{}
+			r.mu.Unlock()
+			if err := sleepCtx(ctx, m.cfg.PollInterval); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// caughtUp reports whether every ready shard has been polled empty (or
+// finished) by this process since since, or is read by another live worker.
+func (m *Migration) caughtUp(since time.Time) (bool, shardSnapshot) {
+	m.shardMu.Lock()
+	defer m.shardMu.Unlock()
+	snap := m.snap
+	if snap.at.Before(since) {
+		return false, snap
+	}
+	for _, id := range snap.ready {
+		if snap.otherOwned[id] {
+			continue
+		}
+		r, ok := m.readers[id]
+		if !ok {
+			return false, snap
+		}
+		r.mu.Lock()
+		done := r.finished || (!r.emptyAt.IsZero() && r.emptyAt.After(since))
+		r.mu.Unlock()
+		if !done {
+			return false, snap
+		}
+	}
+	return true, snap
+}
+
+// lag is how far behind the source the slowest shard of this process is.
+func (m *Migration) lag() time.Duration {
+	m.shardMu.Lock()
+	defer m.shardMu.Unlock()
+	var d time.Duration
+	for _, r := range m.readers {
+		r.mu.Lock()
+		if !r.behind.IsZero() {
+			d = max(d, time.Since(r.behind))
+		}
+		r.mu.Unlock()
+	}
+	return d
+}
