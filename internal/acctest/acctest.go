@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +193,14 @@ func AWS(t *testing.T) *awsclient.Client {
 // DynamoDB is a fixture client for a Region.
 func DynamoDB(t *testing.T, region string) *dynamodb.Client {
 	return AWS(t).DynamoDB(region)
+}
+
+// ErrorRegexp matches an error output that contains each of parts in order, wherever
+// Terraform wrapped the lines.
+func ErrorRegexp(parts ...string) *regexp.Regexp {
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }

@@ -65,15 +65,14 @@ func (e *ReplicaFailedError) Error() string {
 	return msg
 }
 
-// WaitTimeoutError says a wait ran out of time, and in which state it was stuck.
+// WaitTimeoutError says a wait reached its deadline, and in which state it was stuck.
 type WaitTimeoutError struct {
-	What    string
-	Last    string
-	Timeout time.Duration
+	What string
+	Last string
 }
 
 func (e *WaitTimeoutError) Error() string {
-	return fmt.Sprintf("timed out after %s waiting for %s; last seen: %s", e.Timeout, e.What, e.Last)
+	return fmt.Sprintf("timed out waiting for %s; last seen: %s", e.What, e.Last)
 }
 
 // Poll controls how waiters poll.
@@ -107,11 +106,11 @@ func (p Poll) withDefaults() Poll {
 // WaitReplicaActive polls the table in the client's Region until the replica in region
 // is ACTIVE. It fails at once on a failed status, and when the replica has not appeared
 // in Replicas[] within p.AppearWithin. Unknown statuses count as not ready.
-func WaitReplicaActive(ctx context.Context, client *dynamodb.Client, table, region string, timeout time.Duration, p Poll) (*types.TableDescription, error) {
+func WaitReplicaActive(ctx context.Context, client *dynamodb.Client, table, region string, deadline time.Time, p Poll) (*types.TableDescription, error) {
 	p = p.withDefaults()
 	var last string
 	appearBy := time.Now().Add(p.AppearWithin)
-	return pollUntil(ctx, timeout, p, fmt.Sprintf("replica of table %s in %s to become ACTIVE", table, region), &last,
+	return pollUntil(ctx, deadline, p, fmt.Sprintf("replica of table %s in %s to become ACTIVE", table, region), &last,
 		func() (*types.TableDescription, bool, error) {
 			desc, r, err := FindReplicaByTwoPartKey(ctx, client, table, region)
 			if IsNotFound(err) && desc != nil {
@@ -138,10 +137,10 @@ func WaitReplicaActive(ctx context.Context, client *dynamodb.Client, table, regi
 
 // WaitReplicaDeleted polls until the replica in region is gone from Replicas[] (or the
 // table itself is gone).
-func WaitReplicaDeleted(ctx context.Context, client *dynamodb.Client, table, region string, timeout time.Duration, p Poll) error {
+func WaitReplicaDeleted(ctx context.Context, client *dynamodb.Client, table, region string, deadline time.Time, p Poll) error {
 	p = p.withDefaults()
 	var last string
-	_, err := pollUntil(ctx, timeout, p, fmt.Sprintf("replica of table %s in %s to be deleted", table, region), &last,
+	_, err := pollUntil(ctx, deadline, p, fmt.Sprintf("replica of table %s in %s to be deleted", table, region), &last,
 		func() (*types.TableDescription, bool, error) {
 			desc, r, err := FindReplicaByTwoPartKey(ctx, client, table, region)
 			if IsNotFound(err) {
@@ -159,10 +158,29 @@ func WaitReplicaDeleted(ctx context.Context, client *dynamodb.Client, table, reg
 	return err
 }
 
+// WaitTableDeleted polls the client's Region until table no longer exists; DynamoDB
+// drops a removed replica's table some time after the replica leaves Replicas[].
+func WaitTableDeleted(ctx context.Context, client *dynamodb.Client, table string, deadline time.Time, p Poll) error {
+	p = p.withDefaults()
+	last := "exists"
+	_, err := pollUntil(ctx, deadline, p, fmt.Sprintf("table %s in %s to be deleted", table, client.Options().Region), &last,
+		func() (*types.TableDescription, bool, error) {
+			desc, err := FindTableByName(ctx, client, table)
+			if IsNotFound(err) {
+				return nil, true, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			last = string(desc.TableStatus)
+			return nil, false, nil
+		})
+	return err
+}
+
 // pollUntil calls check with doubling delays capped at p.Max until it reports done, fails,
-// or timeout passes; last is what the timeout error reports as the stuck state.
-func pollUntil(ctx context.Context, timeout time.Duration, p Poll, what string, last *string, check func() (*types.TableDescription, bool, error)) (*types.TableDescription, error) {
-	deadline := time.Now().Add(timeout)
+// or the deadline passes; last is what the timeout error reports as the stuck state.
+func pollUntil(ctx context.Context, deadline time.Time, p Poll, what string, last *string, check func() (*types.TableDescription, bool, error)) (*types.TableDescription, error) {
 	delay := p.First
 	for {
 		desc, done, err := check()
@@ -174,7 +192,7 @@ func pollUntil(ctx context.Context, timeout time.Duration, p Poll, what string, 
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return nil, &WaitTimeoutError{What: what, Last: *last, Timeout: timeout}
+			return nil, &WaitTimeoutError{What: what, Last: *last}
 		}
 		select {
 		case <-ctx.Done():
@@ -204,9 +222,8 @@ func IsTableBusy(err error) bool {
 }
 
 // RetryWhileBusy calls fn until it succeeds, fails with an error other than a busy
-// table, or timeout passes. Delays double from 1 s up to 10 s.
-func RetryWhileBusy(ctx context.Context, timeout time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
+// table, or the deadline passes. Delays double from 1 s up to 10 s.
+func RetryWhileBusy(ctx context.Context, deadline time.Time, fn func() error) error {
 	delay := time.Second
 	for {
 		err := fn()
@@ -215,7 +232,7 @@ func RetryWhileBusy(ctx context.Context, timeout time.Duration, fn func() error)
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return fmt.Errorf("the table stayed busy with another change for %s: %w", timeout, err)
+			return &WaitTimeoutError{What: "the table to finish another change", Last: err.Error()}
 		}
 		select {
 		case <-ctx.Done():

@@ -152,7 +152,9 @@ func (r *replicator) step(ctx context.Context) {
 	s.mu.Unlock()
 
 	for _, region := range dropTables {
-		_ = s.ddb(ctx, region, "DeleteTable", map[string]string{"TableName": g.name}, nil)
+		// Not cancelled with the group: removing the last replica dissolves the group,
+		// and its table must still go.
+		_ = s.ddb(context.WithoutCancel(ctx), region, "DeleteTable", map[string]string{"TableName": g.name}, nil)
 		delete(r.readers, region)
 	}
 	if dissolve {

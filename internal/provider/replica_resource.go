@@ -187,11 +187,22 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	summary := fmt.Sprintf("creating DynamoDB replica (%s, %s)", table, region)
 	deadline := time.Now().Add(timeout)
 
-	// Same checks as at plan time: the table may have changed since.
-	if msg, err := r.checkCanAddReplica(ctx, table, region, source); err != nil {
+	// Same checks as at plan time (the table may have changed since), and one that only
+	// apply can make: a replica being replaced still exists while the plan is made.
+	msg, err := r.checkCanAddReplica(ctx, table, region, source)
+	if err == nil && msg == "" {
+		var desc *awstypes.TableDescription
+		desc, err = ddb.FindTableByName(ctx, r.meta.AWS.DynamoDB(source), table)
+		if rep := ddb.FindReplica(desc, region); rep != nil {
+			msg = fmt.Sprintf("Table %q already has a replica in %s (status %s). Import it with "+
+				"`terraform import <address> %s`.", table, region, rep.ReplicaStatus, replicaID(table, region))
+		}
+	}
+	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
-	} else if msg != "" {
+	}
+	if msg != "" {
 		resp.Diagnostics.AddError(summary, msg)
 		return
 	}
@@ -203,9 +214,9 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 		GlobalSecondaryIndexes:        expandGSIOverrides(plan.GSIs),
 		ProvisionedThroughputOverride: readCapacityOverride(plan.ReadCapacityOverride),
 	}
-	err := r.withTableLock(ctx, table, func() error {
+	err = r.withTableLock(ctx, table, func() error {
 		client := r.meta.AWS.DynamoDB(source)
-		err := ddb.RetryWhileBusy(ctx, time.Until(deadline), func() error {
+		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
 				TableName:      aws.String(table),
 				ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Create: create}},
@@ -219,7 +230,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 			return err
 		}
 		tflog.Info(ctx, "replica create requested; waiting for ACTIVE")
-		_, err = ddb.WaitReplicaActive(ctx, client, table, region, time.Until(deadline), r.poll(ctx))
+		_, err = ddb.WaitReplicaActive(ctx, client, table, region, deadline, r.poll(ctx))
 		return err
 	})
 	r.meta.Tables.InvalidateTable(table)
@@ -234,7 +245,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 		r.saveUnfinished(ctx, resp, plan, source, string(failed.Status))
 		return
 	case errors.As(err, &timedOut):
-		resp.Diagnostics.AddError(summary, err.Error()+"\n\nDynamoDB goes on creating the replica. To wait for "+
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s (timeouts.create = %s)", err, timeout)+"\n\nDynamoDB goes on creating the replica. To wait for "+
 			"it rather than replace it, run `terraform untaint` on this resource and apply again, with a longer "+
 			"timeouts.create if needed.")
 		r.saveUnfinished(ctx, resp, plan, source, timedOut.Last)
@@ -244,7 +255,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 
-	if err := r.applyRegionSettings(ctx, plan, nil, time.Until(deadline)); err != nil {
+	if err := r.applyRegionSettings(ctx, plan, nil, deadline); err != nil {
 		resp.Diagnostics.AddError(summary, "the replica is ACTIVE, but setting it up in its Region failed: "+err.Error())
 	}
 	plan.ID = types.StringValue(replicaID(table, region))
@@ -303,7 +314,7 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 		err := r.withTableLock(ctx, table, func() error {
 			client := r.meta.AWS.DynamoDB(source)
 			if update != nil {
-				err := ddb.RetryWhileBusy(ctx, time.Until(deadline), func() error {
+				err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 					_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
 						TableName:      aws.String(table),
 						ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Update: update}},
@@ -314,7 +325,7 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 					return err
 				}
 			}
-			_, err := ddb.WaitReplicaActive(ctx, client, table, region, time.Until(deadline), r.poll(ctx))
+			_, err := ddb.WaitReplicaActive(ctx, client, table, region, deadline, r.poll(ctx))
 			return err
 		})
 		r.meta.Tables.InvalidateTable(table)
@@ -323,7 +334,7 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 			return
 		}
 	}
-	if err := r.applyRegionSettings(ctx, plan, &state, time.Until(deadline)); err != nil {
+	if err := r.applyRegionSettings(ctx, plan, &state, deadline); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
@@ -356,7 +367,7 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 	err := r.withTableLock(ctx, table, func() error {
 		client := r.meta.AWS.DynamoDB(source)
-		err := ddb.RetryWhileBusy(ctx, time.Until(deadline), func() error {
+		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, rep, err := ddb.FindReplicaByTwoPartKey(ctx, client, table, region)
 			if err != nil {
 				return err
@@ -377,7 +388,11 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 			return err
 		}
 		tflog.Info(ctx, "replica delete requested; waiting until it is gone")
-		return ddb.WaitReplicaDeleted(ctx, client, table, region, time.Until(deadline), r.poll(ctx))
+		if err := ddb.WaitReplicaDeleted(ctx, client, table, region, deadline, r.poll(ctx)); err != nil {
+			return err
+		}
+		// Done only when the replica's table is gone too, so that a replacement can start.
+		return ddb.WaitTableDeleted(ctx, r.meta.AWS.DynamoDB(region), table, deadline, r.poll(ctx))
 	})
 	r.meta.Tables.InvalidateTable(table)
 	if err != nil {
@@ -431,15 +446,15 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return
 	}
 	var plan replicaModel
+	var configSource types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.TableName.IsUnknown() || plan.Region.IsUnknown() || plan.SourceRegion.IsUnknown() && !plan.SourceRegion.IsNull() {
-		return
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("source_region"), &configSource)...)
+	if resp.Diagnostics.HasError() || plan.TableName.IsUnknown() || plan.Region.IsUnknown() || configSource.IsUnknown() {
+		return // checked at apply time instead
 	}
 	table, region := plan.TableName.ValueString(), plan.Region.ValueString()
 	source := r.sourceRegion(plan)
-	if plan.SourceRegion.IsNull() || plan.SourceRegion.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("source_region"), source)...)
-	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("source_region"), source)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), replicaID(table, region))...)
 	ctx = replicaLogContext(ctx, table, region, source)
 	summary := fmt.Sprintf("planning DynamoDB replica (%s, %s)", table, region)
@@ -478,10 +493,6 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 			"stream. Change the table's stream_view_type to NEW_AND_OLD_IMAGES (or disable the stream and let DynamoDB "+
 			"enable it), then apply again.", table, s.StreamViewType), nil
 	}
-	if rep := ddb.FindReplica(desc, region); rep != nil {
-		return fmt.Sprintf("Table %q already has a replica in %s (status %s). Import it with "+
-			"`terraform import <address> %s`.", table, region, rep.ReplicaStatus, replicaID(table, region)), nil
-	}
 	if billingMode(desc) == awstypes.BillingModeProvisioned {
 		ok, err := r.hasWriteAutoScaling(ctx, source, table)
 		if err != nil {
@@ -503,10 +514,25 @@ func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, table
 		ResourceIds:       []string{"table/" + table},
 		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
 	})
-	if err != nil {
-		return false, fmt.Errorf("checking write capacity auto scaling of table %s in %s: %w", table, region, err)
+	if err != nil || len(out.ScalableTargets) == 0 {
+		return false, wrapAutoScalingErr(err, table, region)
 	}
-	return len(out.ScalableTargets) > 0, nil
+	policies, err := r.meta.AWS.AutoScaling(region).DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{
+		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
+		ResourceId:        aws.String("table/" + table),
+		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+	})
+	if err != nil {
+		return false, wrapAutoScalingErr(err, table, region)
+	}
+	return len(policies.ScalingPolicies) > 0, nil
+}
+
+func wrapAutoScalingErr(err error, table, region string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("checking write capacity auto scaling of table %s in %s: %w", table, region, err)
 }
 
 // read refreshes m from AWS; false when the replica does not exist.
@@ -528,8 +554,18 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 	if rep == nil {
 		return false, diags
 	}
-	// Settings that live in the replica Region are read there.
+	m.ID = types.StringValue(replicaID(table, region))
+	m.SourceRegion = types.StringValue(source)
+	m.Status = types.StringValue(string(rep.ReplicaStatus))
+	m.GlobalTableVersion = types.StringValue(aws.ToString(desc.GlobalTableVersion))
+	// Settings that live in the replica Region are read there. A replica that failed
+	// (or is still being created) may have no table there yet: it stays in the state
+	// with its status, so the next apply replaces or waits for it.
 	local, err := r.meta.Tables.FindTable(ctx, r.meta.AWS.DynamoDB(region), table)
+	if ddb.IsNotFound(err) && rep.ReplicaStatus != awstypes.ReplicaStatusActive {
+		fillUnknowns(m)
+		return true, diags
+	}
 	if ddb.IsNotFound(err) {
 		return false, diags
 	}
@@ -537,19 +573,17 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 		diags.AddError(summary, err.Error())
 		return false, diags
 	}
-	m.ID = types.StringValue(replicaID(table, region))
-	m.SourceRegion = types.StringValue(source)
-	m.Status = types.StringValue(string(rep.ReplicaStatus))
 	m.ARN = types.StringValue(aws.ToString(local.TableArn))
-	m.GlobalTableVersion = types.StringValue(aws.ToString(desc.GlobalTableVersion))
 	m.StreamARN = types.StringValue(aws.ToString(local.LatestStreamArn))
 	m.KMSKeyARN = types.StringValue("")
 	if sse := local.SSEDescription; sse != nil && sse.SSEType == awstypes.SSETypeKms {
 		m.KMSKeyARN = types.StringValue(aws.ToString(sse.KMSMasterKeyArn))
 	}
 	m.TableClass = types.StringValue(string(awstypes.TableClassStandard))
-	if local.TableClassSummary != nil && local.TableClassSummary.TableClass != "" {
-		m.TableClass = types.StringValue(string(local.TableClassSummary.TableClass))
+	if s := rep.ReplicaTableClassSummary; s != nil && s.TableClass != "" {
+		m.TableClass = types.StringValue(string(s.TableClass))
+	} else if s := local.TableClassSummary; s != nil && s.TableClass != "" {
+		m.TableClass = types.StringValue(string(s.TableClass))
 	}
 	// Overrides are read only when configured: an unset override follows the table.
 	if pt := rep.ProvisionedThroughputOverride; !m.ReadCapacityOverride.IsNull() && pt != nil && pt.ReadCapacityUnits != nil {
@@ -586,14 +620,14 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 
 // applyRegionSettings sets PITR, deletion protection and tags in the replica Region where
 // the plan differs from old (nil old: everything the plan sets).
-func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaModel, old *replicaModel, timeout time.Duration) error {
+func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaModel, old *replicaModel, deadline time.Time) error {
 	table, region := plan.TableName.ValueString(), plan.Region.ValueString()
 	client := r.meta.AWS.DynamoDB(region)
 	defer r.meta.Tables.Invalidate(region, table)
 	changed := func(p, o types.Bool) bool { return !p.IsNull() && !p.IsUnknown() && (old == nil || !p.Equal(o)) }
 
 	if changed(plan.PointInTimeRecovery, oldBool(old, func(m *replicaModel) types.Bool { return m.PointInTimeRecovery })) {
-		err := ddb.RetryWhileBusy(ctx, timeout, func() error {
+		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, err := client.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
 				TableName: aws.String(table),
 				PointInTimeRecoverySpecification: &awstypes.PointInTimeRecoverySpecification{
@@ -607,7 +641,7 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 		}
 	}
 	if changed(plan.DeletionProtectionEnabled, oldBool(old, func(m *replicaModel) types.Bool { return m.DeletionProtectionEnabled })) {
-		err := ddb.RetryWhileBusy(ctx, timeout, func() error {
+		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
 				TableName:                 aws.String(table),
 				DeletionProtectionEnabled: aws.Bool(plan.DeletionProtectionEnabled.ValueBool()),
