@@ -33,8 +33,21 @@ provider "ddbglobal" {
   }
 }
 
+# The demo table goes global: two replicas, added one after another in one apply.
+resource "ddbglobal_replica" "demo" {
+  for_each = toset(["eu-west-1", "ap-northeast-1"])
+
+  table_name             = var.table_name
+  region                 = each.key
+  point_in_time_recovery = true
+  tags                   = { demo = "true" }
+}
+
 data "ddbglobal_table" "demo" {
   name = var.table_name
+
+  # Described after the replicas exist.
+  depends_on = [ddbglobal_replica.demo]
 }
 
 output "table" {

@@ -112,7 +112,7 @@ func run(m *testing.M) int {
 
 // PreCheck fails the test when the backend could not start, and skips it when real-AWS
 // mode lacks credentials.
-func PreCheck(t *testing.T) {
+func PreCheck(t testing.TB) {
 	t.Helper()
 	if backendErr != nil {
 		t.Fatalf("starting the local DynamoDB backend: %v", backendErr)
@@ -130,7 +130,7 @@ func Endpoint() string { return backend.Endpoint }
 
 // Emulator returns the local emulator for tests that steer it (delays, faults, the
 // console's upgrade), and skips the test against real AWS.
-func Emulator(t *testing.T) *emulator.Server {
+func Emulator(t testing.TB) *emulator.Server {
 	t.Helper()
 	if backend.Emulator == nil {
 		t.Skip("this test steers the local emulator; it does not run against real AWS")
@@ -173,7 +173,7 @@ var (
 
 // AWS returns SDK clients for fixtures, with the same credentials and endpoints as the
 // provider block.
-func AWS(t *testing.T) *awsclient.Client {
+func AWS(t testing.TB) *awsclient.Client {
 	t.Helper()
 	clientOnce.Do(func() {
 		cfg := awsclient.Config{Region: Region, SkipCredentialsValidation: true}
@@ -191,7 +191,7 @@ func AWS(t *testing.T) *awsclient.Client {
 }
 
 // DynamoDB is a fixture client for a Region.
-func DynamoDB(t *testing.T, region string) *dynamodb.Client {
+func DynamoDB(t testing.TB, region string) *dynamodb.Client {
 	return AWS(t).DynamoDB(region)
 }
 

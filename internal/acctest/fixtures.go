@@ -30,7 +30,7 @@ type TableSpec struct {
 }
 
 // CreateTable makes a table, waits until it is ACTIVE and deletes it when the test ends.
-func CreateTable(t *testing.T, spec TableSpec) *types.TableDescription {
+func CreateTable(t testing.TB, spec TableSpec) *types.TableDescription {
 	t.Helper()
 	ctx := context.Background()
 	client := DynamoDB(t, spec.Region)

@@ -311,7 +311,7 @@ func TestAccReplica_timeout(t *testing.T) {
 	table := acctest.RandomName("tf-acc-replica")
 	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
 	slow := acctest.TestDelays
-	slow.ReplicaCreate = 20 * time.Second
+	slow.ReplicaCreate = 8 * time.Second
 	var started time.Time
 
 	resource.Test(t, resource.TestCase{

@@ -109,6 +109,10 @@ func run(ctx context.Context) error {
 	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "table"); err != nil {
 		return err
 	}
+	step("writing an order in eu-west-1 and reading it back in ap-northeast-1")
+	if err := crossRegionRoundTrip(ctx, backend.Endpoint); err != nil {
+		return err
+	}
 	step("the upgrade of " + legacyTableName + " as the provider recorded it")
 	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "upgrade"); err != nil {
 		return err
@@ -123,12 +127,48 @@ func run(ctx context.Context) error {
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
 
-func createDemoTable(ctx context.Context, endpoint string) error {
-	client := dynamodb.New(dynamodb.Options{
+// crossRegionRoundTrip writes through one replica and waits for the item in another:
+// what a global table is for.
+func crossRegionRoundTrip(ctx context.Context, endpoint string) error {
+	key := map[string]types.AttributeValue{
+		"customer": &types.AttributeValueMemberS{Value: "c-7"},
+		"order":    &types.AttributeValueMemberS{Value: "o-eu-001"},
+	}
+	item := map[string]types.AttributeValue{"total": &types.AttributeValueMemberN{Value: "99.50"}, "placedIn": &types.AttributeValueMemberS{Value: "eu-west-1"}}
+	for k, v := range key {
+		item[k] = v
+	}
+	if _, err := demoClient(endpoint, "eu-west-1").PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item}); err != nil {
+		return fmt.Errorf("writing in eu-west-1: %w", err)
+	}
+	fmt.Println("   PutItem in eu-west-1: customer=c-7 order=o-eu-001 total=99.50")
+	tokyo := demoClient(endpoint, "ap-northeast-1")
+	start := time.Now()
+	for time.Since(start) < 30*time.Second {
+		out, err := tokyo.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tableName), Key: key})
+		if err != nil {
+			return fmt.Errorf("reading in ap-northeast-1: %w", err)
+		}
+		if total, ok := out.Item["total"].(*types.AttributeValueMemberN); ok {
+			fmt.Printf("   GetItem in ap-northeast-1 after %s: total=%s placedIn=%s\n",
+				time.Since(start).Round(time.Millisecond), total.Value, out.Item["placedIn"].(*types.AttributeValueMemberS).Value)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the order written in eu-west-1 did not reach ap-northeast-1 within 30s")
+}
+
+func demoClient(endpoint, region string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
 	})
+}
+
+func createDemoTable(ctx context.Context, endpoint string) error {
+	client := demoClient(endpoint, region)
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(tableName),
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -169,16 +209,9 @@ func createDemoTable(ctx context.Context, endpoint string) error {
 // createLegacyTable makes a legacy global table with the drift legacy tables collect:
 // provisioned writes without auto scaling, and TTL enabled in one Region only.
 func createLegacyTable(ctx context.Context, endpoint string) error {
-	clientIn := func(r string) *dynamodb.Client {
-		return dynamodb.New(dynamodb.Options{
-			Region:       r,
-			BaseEndpoint: aws.String(endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
-		})
-	}
 	var group []types.Replica
 	for _, r := range legacyRegions {
-		client := clientIn(r)
+		client := demoClient(endpoint, r)
 		_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 			TableName:             aws.String(legacyTableName),
 			AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("song"), AttributeType: types.ScalarAttributeTypeS}},
@@ -196,7 +229,7 @@ func createLegacyTable(ctx context.Context, endpoint string) error {
 		}
 		group = append(group, types.Replica{RegionName: aws.String(r)})
 	}
-	home := clientIn(legacyRegions[0])
+	home := demoClient(endpoint, legacyRegions[0])
 	if _, err := home.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String(legacyTableName), ReplicationGroup: group}); err != nil {
 		return fmt.Errorf("creating the legacy global table %s: %w", legacyTableName, err)
 	}
