@@ -37,7 +37,15 @@ func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
 		return s.describeGlobalTableSettings(req)
 	case "UpdateGlobalTableSettings":
 		return s.updateGlobalTableSettings(req)
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems":
+		if s.groupCount.Load() > 0 {
+			s.noteWrites(req)
+		}
+		return s.forward(req)
 	case "BatchWriteItem":
+		if s.groupCount.Load() > 0 {
+			s.noteWrites(req)
+		}
 		if req.unprocessed == nil {
 			return s.forward(req)
 		}

@@ -25,6 +25,7 @@ type group struct {
 	created   time.Time
 	members   map[string]*member
 	upgrading bool
+	keyAttrs  []string // names of the key attributes
 	stop      chan struct{}
 	done      chan struct{}
 	stopped   bool
@@ -333,7 +334,9 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 	if g == nil {
 		g = newGroup(name, versionCurrent)
 		g.members[req.region] = &member{region: req.region, status: statusActive, since: time.Now(), copied: true, tableClass: src.tableClass()}
+		g.keyAttrs = keyNames(src.KeySchema)
 		s.groups[name] = g
+		s.groupCount.Store(int32(len(s.groups)))
 		newGroupStarted = true
 	}
 	now := time.Now()
@@ -525,6 +528,7 @@ func (s *Server) forgetTableLocked(region, name string) {
 	delete(g.members, region)
 	if len(g.members) == 0 || (g.version == versionCurrent && len(g.members) < 2) {
 		delete(s.groups, name)
+		s.groupCount.Store(int32(len(s.groups)))
 		g.signalStop()
 	}
 }

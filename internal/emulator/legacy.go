@@ -165,7 +165,9 @@ func (s *Server) createGlobalTable(req *request) ([]byte, *apiError) {
 	for _, r := range in.ReplicationGroup {
 		g.members[r.RegionName] = &member{region: r.RegionName, status: statusActive, since: g.created, copied: true, tableClass: "STANDARD"}
 	}
+	g.keyAttrs = keyNames(ref.KeySchema)
 	s.groups[g.name] = g
+	s.groupCount.Store(int32(len(s.groups)))
 	var regions []string
 	for r := range g.members {
 		regions = append(regions, r)

@@ -129,6 +129,9 @@ func TestLegacyItemAndStreamBehaviour(t *testing.T) {
 	}
 	dstRecs := recordsFor(streamRecords(t, ctx, "eu-west-1", "legacy"), "a")
 	if names := eventNames(dstRecs); names != "INSERT,MODIFY,REMOVE" {
+		for _, r := range dstRecs {
+			t.Logf("%s old=%v new=%v", r.EventName, r.Dynamodb.OldImage, r.Dynamodb.NewImage)
+		}
 		t.Fatalf("destination stream = %s, want INSERT (replicated put), MODIFY (aws:rep:deleting), REMOVE", names)
 	}
 	if _, ok := dstRecs[0].Dynamodb.NewImage["aws:rep:updateregion"]; !ok {

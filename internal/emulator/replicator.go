@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type change struct {
 	keys    map[string]json.RawMessage
 	image   map[string]json.RawMessage // nil: delete
 	origin  string
+	ts      time.Time // when the write happened, for last writer wins
 	pending int
 }
 
@@ -141,6 +143,7 @@ func (r *replicator) step(ctx context.Context) {
 	dissolve := g.version == versionCurrent && len(g.members) < 2
 	if dissolve {
 		delete(s.groups, g.name)
+		s.groupCount.Store(int32(len(s.groups)))
 		g.signalStop()
 	}
 	states := map[string]memberState{}
@@ -372,7 +375,17 @@ func (r *replicator) observe(ctx context.Context, region string, rec *streamReco
 	if version == versionLegacy && rec.EventName == "MODIFY" && onlyReplicationAttrsDiffer(rec.Dynamodb.OldImage, rec.Dynamodb.NewImage) {
 		return // the stamping write or the first phase of a replicated delete
 	}
-	c := &change{keyStr: keyStr, keys: rec.Dynamodb.Keys, origin: region}
+	ts := r.s.writeTime(region, r.g.name, keyStr)
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	if w := r.winners[keyStr]; w != nil && w.origin != region && w.ts.After(ts) {
+		return // an older write, superseded by one from another Region
+	}
+	// A replicated write still to echo here means it landed after this local
+	// write and overwrote it: the local write, being newer, goes back here too.
+	overwritten := len(r.echoes[ek]) > 0
+	c := &change{keyStr: keyStr, keys: rec.Dynamodb.Keys, origin: region, ts: ts}
 	if rec.EventName != "REMOVE" {
 		c.image = rec.Dynamodb.NewImage
 		if version == versionLegacy {
@@ -382,7 +395,7 @@ func (r *replicator) observe(ctx context.Context, region string, rec *streamReco
 	r.winners[keyStr] = c
 	due := time.Now().Add(r.delay)
 	for other, st := range states {
-		if other == region || st.status == statusDeleting || st.status == statusCreationFailed {
+		if (other == region && !overwritten) || st.status == statusDeleting || st.status == statusCreationFailed {
 			continue
 		}
 		c.pending++
@@ -397,7 +410,7 @@ func (r *replicator) observe(ctx context.Context, region string, rec *streamReco
 // aws:rep:updatetime and aws:rep:updateregion, and returns the stamped item.
 func (r *replicator) stamp(ctx context.Context, region string, rec *streamRecord) map[string]json.RawMessage {
 	now := time.Now()
-	ts := json.RawMessage(`{"N":"` + strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', 6, 64) + `"}`)
+	ts := json.RawMessage(`{"N":"` + strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', -1, 64) + `"}`)
 	rg, _ := json.Marshal(map[string]string{"S": region})
 	var firstKey string
 	for k := range rec.Dynamodb.Keys {
@@ -547,8 +560,15 @@ func canonicalValue(v any) any {
 	case map[string]any:
 		for k, inner := range x {
 			switch k {
+			case "N":
+				x[k] = canonicalNumber(toString(inner))
 			case "SS", "NS", "BS":
 				if arr, ok := inner.([]any); ok {
+					if k == "NS" {
+						for i := range arr {
+							arr[i] = canonicalNumber(toString(arr[i]))
+						}
+					}
 					sort.Slice(arr, func(i, j int) bool { return toString(arr[i]) < toString(arr[j]) })
 				}
 			default:
@@ -563,6 +583,16 @@ func canonicalValue(v any) any {
 		return x
 	}
 	return v
+}
+
+// canonicalNumber renders a DynamoDB number so that equal values compare equal
+// ("1.50" and "1.5"), without going through float64.
+func canonicalNumber(v string) string {
+	r, ok := new(big.Rat).SetString(v)
+	if !ok {
+		return v
+	}
+	return r.RatString()
 }
 
 func toString(v any) string {

@@ -109,6 +109,12 @@ type Server struct {
 	seenRegions sync.Map
 	// faultCount spares the hot path the lock while no fault rule is set.
 	faultCount atomic.Int32
+	// groupCount spares the hot path the lock while no global table exists.
+	groupCount atomic.Int32
+
+	clockMu     sync.Mutex
+	clock       map[string]time.Time // last client write per Region, table and key
+	clockPruned time.Time
 }
 
 type tableKey struct{ Region, Table string }
@@ -169,6 +175,7 @@ func (s *Server) resetStateLocked() {
 	s.regions = map[string]bool{}
 	s.meta = map[tableKey]*tableMeta{}
 	s.groups = map[string]*group{}
+	s.groupCount.Store(0)
 	s.targets = map[targetKey]*scalableTarget{}
 	s.policies = map[policyKey]*scalingPolicy{}
 	s.faults = nil
@@ -179,6 +186,9 @@ func (s *Server) resetStateLocked() {
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
 	s.generation++
+	s.clockMu.Lock()
+	s.clock = map[string]time.Time{}
+	s.clockMu.Unlock()
 }
 
 // LocalEndpoint is DynamoDB Local's own URL (for comparisons and benchmarks).
@@ -200,6 +210,7 @@ func (s *Server) Stop() {
 	s.stopped = true
 	groups := s.groups
 	s.groups = map[string]*group{}
+	s.groupCount.Store(0)
 	s.generation++
 	s.mu.Unlock()
 	for _, g := range groups {
