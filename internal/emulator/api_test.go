@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 func TestOneAccountAndRegionalARNs(t *testing.T) {
@@ -183,5 +185,13 @@ func TestBadInput(t *testing.T) {
 		if code != 400 || !strings.Contains(body, "#"+tc.want) && !strings.Contains(body, `"`+tc.want) {
 			t.Errorf("%s %s: %d %s, want %s", tc.target, tc.body, code, body, tc.want)
 		}
+	}
+}
+
+func TestSTSGetCallerIdentity(t *testing.T) {
+	fresh(t)
+	out, err := sts.NewFromConfig(awsConfig(srv.Endpoint, "us-east-1", "AKIDANY")).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(out.Account) != "123456789012" {
+		t.Fatalf("GetCallerIdentity: %+v %v", out, err)
 	}
 }

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 func TestReplicaAddWithExistingData(t *testing.T) {
@@ -296,4 +299,22 @@ func TestReplicaCreationFailure(t *testing.T) {
 		t.Fatalf("retrying a failed create: %v", err)
 	}
 	waitReplicaActive(t, ctx, east, "doomed", "eu-west-1")
+}
+
+func TestReplicaLimitExceeded(t *testing.T) {
+	ctx := fresh(t)
+	srv.SetDelays(emulator.Delays{ReplicaCreate: 5 * time.Second})
+	east := ddbIn("us-east-1")
+	var last error
+	for i := range 11 {
+		name := fmt.Sprintf("limit-%02d", i)
+		createTable(t, ctx, east, name, false)
+		_, last = east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name),
+			ReplicaUpdates: []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("eu-west-1")}}}})
+		if i < 10 && last != nil {
+			t.Fatalf("replica %d: %v", i, last)
+		}
+	}
+	wantCode(t, last, "LimitExceededException", "simultaneously")
+	fresh(t) // stops the pending creates and restores the delays
 }

@@ -617,7 +617,9 @@ func (s *Server) UpdateVersion(ctx context.Context, table string, after time.Dur
 		s.backgroundWG.Add(1)
 		go func() {
 			defer s.backgroundWG.Done()
-			time.Sleep(after)
+			if !s.sleep(after) {
+				return
+			}
 			for {
 				s.mu.Lock()
 				stale := s.generation != gen || s.groups[table] != g || s.stopped
@@ -626,10 +628,9 @@ func (s *Server) UpdateVersion(ctx context.Context, table string, after time.Dur
 					return
 				}
 				err := s.startUpgrade(context.Background(), table, g, gen)
-				if err == nil {
+				if err == nil || !s.sleep(500*time.Millisecond) {
 					return
 				}
-				time.Sleep(500 * time.Millisecond)
 			}
 		}()
 		return nil
@@ -669,7 +670,9 @@ func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen i
 	s.backgroundWG.Add(1)
 	go func() {
 		defer s.backgroundWG.Done()
-		time.Sleep(delay)
+		if !s.sleep(delay) {
+			return
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.generation != gen {

@@ -64,6 +64,7 @@ type replicator struct {
 	winners map[string]*change
 	queue   []*delivery
 	delay   time.Duration
+	active  bool // a record was read in this step
 }
 
 // memberState is a replicator's snapshot of a member, taken under the lock.
@@ -89,7 +90,9 @@ func (s *Server) startReplicator(ctx context.Context, g *group, regions ...strin
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() { <-g.stop; cancel() }()
-		t := time.NewTicker(s.opts.PollInterval)
+		// Poll at PollInterval while there is traffic, slowing to 5x when idle.
+		wait := s.opts.PollInterval
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		for {
 			select {
@@ -97,20 +100,28 @@ func (s *Server) startReplicator(ctx context.Context, g *group, regions ...strin
 				return
 			case <-t.C:
 			}
-			r.step(ctx)
+			if r.step(ctx) {
+				wait = s.opts.PollInterval
+			} else {
+				wait = min(wait*2, 5*s.opts.PollInterval)
+			}
+			t.Reset(wait)
 		}
 	}()
 }
 
-func (r *replicator) step(ctx context.Context) {
+// step runs one round: status changes, copies, stream reads and deliveries. It
+// reports whether anything happened or is pending.
+func (r *replicator) step(ctx context.Context) bool {
 	s, g := r.s, r.g
+	r.active = false
 	now := time.Now()
 	var toCopy []*member
 	var dropTables []string
 	s.mu.Lock()
 	if g.stopped {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	for region, m := range g.members {
 		switch m.status {
@@ -161,7 +172,7 @@ func (r *replicator) step(ctx context.Context) {
 		delete(r.readers, region)
 	}
 	if dissolve {
-		return
+		return false
 	}
 	for region := range r.readers {
 		if st, ok := states[region]; !ok || st.status == statusDeleting || st.status == statusCreationFailed {
@@ -178,6 +189,11 @@ func (r *replicator) step(ctx context.Context) {
 		}
 	}
 	r.deliver(ctx, states, version)
+	busy := false
+	for _, st := range states {
+		busy = busy || st.status == statusCreating || st.status == statusDeleting
+	}
+	return r.active || busy || len(r.queue) > 0 || len(toCopy) > 0 || len(dropTables) > 0
 }
 
 func readable(st memberState) bool {
@@ -345,6 +361,7 @@ func (r *replicator) read(ctx context.Context, region string, states map[string]
 			for i := range out.Records {
 				r.observe(ctx, region, &out.Records[i], states, version)
 			}
+			r.active = r.active || len(out.Records) > 0
 			if out.NextShardIterator == nil {
 				cur.closed = true
 			} else {

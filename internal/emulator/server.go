@@ -105,6 +105,7 @@ type Server struct {
 	generation   int
 	stopped      bool
 	backgroundWG sync.WaitGroup
+	quit         chan struct{} // closed by Stop: ends background sleeps
 	// seenRegions spares the hot path the lock once a Region is known.
 	seenRegions sync.Map
 	// faultCount spares the hot path the lock while no fault rule is set.
@@ -164,6 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			DisableCompression: true,
 		}},
 		delays: opts.Delays.withDefaults(),
+		quit:   make(chan struct{}),
 	}
 	s.resetStateLocked()
 	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
@@ -208,6 +210,7 @@ func (s *Server) Stop() {
 		return
 	}
 	s.stopped = true
+	close(s.quit)
 	groups := s.groups
 	s.groups = map[string]*group{}
 	s.groupCount.Store(0)
@@ -226,6 +229,33 @@ func (s *Server) Stop() {
 // Wait blocks until DynamoDB Local exits (it should not before Stop).
 func (s *Server) Wait() error { return s.local.Wait() }
 
+// sleep waits d, or less when the server stops; it reports whether it slept fully.
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// serveSTS answers the STS query API's GetCallerIdentity, so that SDKs and
+// Terraform providers that validate credentials work against the emulator.
+func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "GetCallerIdentity" {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>The emulator implements GetCallerIdentity only</Message></Error><RequestId>emulator</RequestId></ErrorResponse>`)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	_, _ = io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
+		`<Arn>arn:aws:iam::`+AccountID+`:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>`+AccountID+`</Account>`+
+		`</GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+}
+
 func (s *Server) logf(format string, args ...any) {
 	if s.opts.Logf != nil {
 		s.opts.Logf(format, args...)
@@ -239,6 +269,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if r.Method == http.MethodPost && target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		s.serveSTS(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || target == "" {
 		if r.Method == http.MethodGet && r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain")
