@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -43,6 +44,28 @@ func TestOneAccountAndRegionalARNs(t *testing.T) {
 	recs := streamRecords(t, ctx, "eu-central-1", "shared")
 	if len(recs) != 1 || aws.ToString(recs[0].AwsRegion) != "eu-central-1" {
 		t.Fatalf("records: %+v", recs)
+	}
+}
+
+// ARNs are rewritten in the control plane only: an ARN that an application stores in
+// an item (a checkpoint, say) reads back as written, from any Region, and so does its
+// stream record.
+func TestItemDataKeepsARNs(t *testing.T) {
+	ctx := fresh(t)
+	c := ddbIn("eu-west-1")
+	createTable(t, ctx, c, "notes", false, withStream(types.StreamViewTypeNewAndOldImages))
+	stored := "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+	putItem(t, ctx, c, "notes", map[string]types.AttributeValue{"pk": s("x"), "arn": s(stored)})
+	got := getItem(t, ctx, ddbIn("eu-west-1"), "notes", "x")
+	if v, ok := got["arn"].(*types.AttributeValueMemberS); !ok || v.Value != stored {
+		t.Fatalf("stored ARN read back as %#v, want %s", got["arn"], stored)
+	}
+	recs := streamRecords(t, ctx, "eu-west-1", "notes")
+	if len(recs) != 1 {
+		t.Fatalf("records: %+v", recs)
+	}
+	if v := recs[0].Dynamodb.NewImage["arn"]; v == nil || !strings.Contains(fmt.Sprint(v), stored) {
+		t.Fatalf("stream record image arn = %#v, want %s", v, stored)
 	}
 }
 

@@ -450,7 +450,11 @@ func (s *Server) forward(req *request) ([]byte, *apiError) {
 	if req.proto == protoStreams {
 		prefix = "DynamoDBStreams_20120810."
 	}
-	resp, aerr := s.callLocal(req.ctx, req.region, prefix+req.op, toLocal(req.body))
+	body := req.body
+	if !itemDataOps[req.op] || req.op == "GetRecords" { // a GetRecords request is just an iterator
+		body = toLocal(body)
+	}
+	resp, aerr := s.callLocal(req.ctx, req.region, prefix+req.op, body)
 	if aerr != nil {
 		aerr.Message = string(fromLocal([]byte(aerr.Message), req.region))
 		if aerr.raw != nil {
@@ -458,7 +462,21 @@ func (s *Server) forward(req *request) ([]byte, *apiError) {
 		}
 		return nil, aerr
 	}
+	if itemDataOps[req.op] {
+		// Items are the caller's data: an ARN stored in an attribute stays as written.
+		if req.op == "GetRecords" {
+			return bytes.ReplaceAll(resp, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+req.region+`"`)), nil
+		}
+		return resp, nil
+	}
 	return fromLocal(resp, req.region), nil
+}
+
+// itemDataOps carry item data in requests and answers; ARNs are not rewritten there.
+var itemDataOps = map[string]bool{
+	"PutItem": true, "GetItem": true, "UpdateItem": true, "DeleteItem": true, "Query": true, "Scan": true,
+	"BatchGetItem": true, "BatchWriteItem": true, "TransactGetItems": true, "TransactWriteItems": true,
+	"ExecuteStatement": true, "BatchExecuteStatement": true, "ExecuteTransaction": true, "GetRecords": true,
 }
 
 func localTableARN(name string) string { return localARNPrefix + "table/" + name }
