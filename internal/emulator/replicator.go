@@ -117,20 +117,20 @@ func (r *replicator) step(ctx context.Context) bool {
 	r.active = false
 	now := time.Now()
 	var toCopy []*member
-	var dropTables []string
+	// Replica tables leave DynamoDB Local before the replica leaves Replicas[], so a
+	// create right after the replica is gone never meets the old table.
+	var failing, leaving []*member
 	s.mu.Lock()
 	if g.stopped {
 		s.mu.Unlock()
 		return false
 	}
-	for region, m := range g.members {
+	for _, m := range g.members {
 		switch m.status {
 		case statusCreating:
 			if m.failDesc != "" {
 				if !now.Before(m.due) {
-					m.status, m.statusDesc = statusCreationFailed, m.failDesc
-					s.replicaOps--
-					dropTables = append(dropTables, region)
+					failing = append(failing, m)
 				}
 				continue
 			}
@@ -144,14 +144,34 @@ func (r *replicator) step(ctx context.Context) bool {
 			}
 		case statusDeleting:
 			if !now.Before(m.due) {
-				delete(g.members, region)
-				s.replicaOps--
-				dropTables = append(dropTables, region)
-				delete(s.meta, tableKey{region, g.name})
+				leaving = append(leaving, m)
 			}
 		}
 	}
-	dissolve := g.version == versionCurrent && len(g.members) < 2
+	s.mu.Unlock()
+
+	for _, m := range append(failing, leaving...) {
+		// Not cancelled with the group: removing the last replica dissolves the group,
+		// and its table must still go.
+		_ = s.ddb(context.WithoutCancel(ctx), m.region, "DeleteTable", map[string]string{"TableName": g.name}, nil)
+		delete(r.readers, m.region)
+	}
+
+	s.mu.Lock()
+	for _, m := range failing {
+		if g.members[m.region] == m {
+			m.status, m.statusDesc = statusCreationFailed, m.failDesc
+			s.replicaOps--
+		}
+	}
+	for _, m := range leaving {
+		if g.members[m.region] == m {
+			delete(g.members, m.region)
+			s.replicaOps--
+			delete(s.meta, tableKey{m.region, g.name})
+		}
+	}
+	dissolve := !g.stopped && g.version == versionCurrent && len(g.members) < 2
 	if dissolve {
 		delete(s.groups, g.name)
 		s.groupCount.Store(int32(len(s.groups)))
@@ -165,12 +185,6 @@ func (r *replicator) step(ctx context.Context) bool {
 	r.delay = s.delays.Replication
 	s.mu.Unlock()
 
-	for _, region := range dropTables {
-		// Not cancelled with the group: removing the last replica dissolves the group,
-		// and its table must still go.
-		_ = s.ddb(context.WithoutCancel(ctx), region, "DeleteTable", map[string]string{"TableName": g.name}, nil)
-		delete(r.readers, region)
-	}
 	if dissolve {
 		return false
 	}
@@ -193,7 +207,7 @@ func (r *replicator) step(ctx context.Context) bool {
 	for _, st := range states {
 		busy = busy || st.status == statusCreating || st.status == statusDeleting
 	}
-	return r.active || busy || len(r.queue) > 0 || len(toCopy) > 0 || len(dropTables) > 0
+	return r.active || busy || len(r.queue) > 0 || len(toCopy) > 0
 }
 
 func readable(st memberState) bool {
