@@ -121,17 +121,22 @@ func (s *store) list(ctx context.Context, prefix string) ([]Item, error) {
 	var items []Item
 	var start Item
 	for {
+		// DynamoDB refuses an empty begins_with operand: no prefix means every entry.
+		in := &dynamodb.QueryInput{
+			TableName:                 &s.table,
+			KeyConditionExpression:    aws.String("#m = :m"),
+			ExpressionAttributeNames:  map[string]string{"#m": attrMigration},
+			ExpressionAttributeValues: Item{":m": sAV(s.id)},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		}
+		if prefix != "" {
+			in.KeyConditionExpression = aws.String("#m = :m AND begins_with(#e, :p)")
+			in.ExpressionAttributeNames["#e"] = attrEntry
+			in.ExpressionAttributeValues[":p"] = sAV(prefix)
+		}
 		out, err := call(ctx, s.log, "Query checkpoint", func(ctx context.Context) (*dynamodb.QueryOutput, error) {
-			return s.c.Query(ctx, &dynamodb.QueryInput{
-				TableName:              &s.table,
-				KeyConditionExpression: aws.String("#m = :m AND begins_with(#e, :p)"),
-				ExpressionAttributeNames: map[string]string{
-					"#m": attrMigration, "#e": attrEntry,
-				},
-				ExpressionAttributeValues: Item{":m": sAV(s.id), ":p": sAV(prefix)},
-				ConsistentRead:            aws.Bool(true),
-				ExclusiveStartKey:         start,
-			}, noSDKRetry)
+			return s.c.Query(ctx, in, noSDKRetry)
 		})
 		if err != nil {
 			return nil, err

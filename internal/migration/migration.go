@@ -23,6 +23,10 @@ var ErrRebackfillRequired = errors.New("re-backfill required")
 // the checkpoint table with different fingerprinted settings.
 var ErrConfigChanged = errors.New("migration settings changed")
 
+// ErrNotStarted is returned by Status for a migration with no entries in the
+// checkpoint table (never started, or forgotten).
+var ErrNotStarted = errors.New("has not been started")
+
 // LossError reports that changes may have been lost between source and target.
 type LossError struct{ Reason string }
 
@@ -294,6 +298,8 @@ func (m *Migration) refresh(ctx context.Context) (Item, error) {
 		return nil, fmt.Errorf("migration %q has not been started (no state in %s)", m.cfg.ID, m.cfg.CheckpointTable)
 	}
 	m.phase.Store(Phase(sOf(st["phase"])))
+	// A process that did not call Start (plan-time Pending, say) reads the pinned stream here.
+	m.streamARN.Store(sOf(st["streamArn"]))
 	if Phase(sOf(st["phase"])) == PhaseFailed {
 		return st, &LossError{Reason: sOf(st["error"])}
 	}

@@ -73,10 +73,10 @@ func (m *Migration) Backfill(ctx context.Context) error {
 	return m.run(ctx, func() bool { return m.cachedPhase() != PhaseBackfilling })
 }
 
-// CatchUp applies everything in the stream up to about now and returns: the
-// backfill must be over, and every readable shard must have been read to an
-// empty page after CatchUp began (or be read by another live worker). Used by
-// `terraform apply` when sync = "apply".
+// CatchUp applies everything written to the source before it was called, and
+// returns: the backfill must be over, and every readable shard must have been
+// read to its tip by a GetRecords call that started after CatchUp began (or be
+// read by another live worker). Used by `terraform apply` when sync = "apply".
 func (m *Migration) CatchUp(ctx context.Context) error {
 	since := time.Now()
 	return m.run(ctx, func() bool {
@@ -98,8 +98,8 @@ func (m *Migration) Run(ctx context.Context) error {
 }
 
 // Drain applies the stream until every shard is read to its end, or until
-// every readable shard is polled empty and no record arrived for quiet. Call it
-// after writes to the source stopped.
+// every readable shard is caught up (see CatchUp) and no record arrived for
+// quiet. Call it after writes to the source stopped.
 func (m *Migration) Drain(ctx context.Context, quiet time.Duration) error {
 	since := time.Now()
 	return m.run(ctx, func() bool {
@@ -203,7 +203,7 @@ func (m *Migration) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	if st == nil {
-		return Status{}, fmt.Errorf("migration %q has not been started", m.cfg.ID)
+		return Status{}, fmt.Errorf("migration %q: %w", m.cfg.ID, ErrNotStarted)
 	}
 	s := Status{
 		Phase:          Phase(sOf(st["phase"])),

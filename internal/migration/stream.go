@@ -24,7 +24,7 @@ const (
 // reader is the status of one shard this process reads.
 type reader struct {
 	mu       sync.Mutex
-	emptyAt  time.Time // start of the latest poll that returned no records; zero after a non-empty one
+	tipAt    time.Time // start of the latest poll that reached the shard's tip (a short page)
 	behind   time.Time // ApproximateCreationDateTime of the last applied record while not caught up
 	finished bool
 }
@@ -278,6 +278,11 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 		if err != nil {
 			return m.classifyReadError(ctx, ck.ID, seq, err)
 		}
+		if short(out.Records) {
+			r.mu.Lock()
+			r.tipAt = pollStart
+			r.mu.Unlock()
+		}
 		if n := len(out.Records); n > 0 {
 			cs, err := m.changesFromRecords(out.Records)
 			if err != nil {
@@ -302,7 +307,6 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			m.applied.Add(int64(n))
 			m.lastRecordsMs.Store(time.Now().UnixMilli())
 			r.mu.Lock()
-			r.emptyAt = time.Time{}
 			r.behind = time.UnixMilli(lastMs)
 			r.mu.Unlock()
 		}
@@ -319,7 +323,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 		iter = *out.NextShardIterator
 		if len(out.Records) == 0 {
 			r.mu.Lock()
-			r.emptyAt, r.behind = pollStart, time.Time{}
+			r.behind = time.Time{}
 			r.mu.Unlock()
 			if err := sleepCtx(ctx, m.cfg.PollInterval); err != nil {
 				return err
@@ -328,8 +332,24 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 	}
 }
 
-// caughtUp reports whether every ready shard has been polled empty (or
-// finished) by this process since since, or is read by another live worker.
+// short reports whether a GetRecords page stopped at the shard's tip rather
+// than at the 1,000-record or 1 MB page limit: every record written before the
+// request started is then in this page or an earlier one.
+func short(recs []streamtypes.Record) bool {
+	if len(recs) >= 1000 {
+		return false
+	}
+	var size int64
+	for _, r := range recs {
+		if r.Dynamodb != nil {
+			size += aws.ToInt64(r.Dynamodb.SizeBytes)
+		}
+	}
+	return size < 900<<10
+}
+
+// caughtUp reports whether every ready shard has been read to its tip (or
+// finished) by a poll that started after since, or is read by another live worker.
 func (m *Migration) caughtUp(since time.Time) (bool, shardSnapshot) {
 	m.shardMu.Lock()
 	defer m.shardMu.Unlock()
@@ -346,7 +366,7 @@ func (m *Migration) caughtUp(since time.Time) (bool, shardSnapshot) {
 			return false, snap
 		}
 		r.mu.Lock()
-		done := r.finished || (!r.emptyAt.IsZero() && r.emptyAt.After(since))
+		done := r.finished || r.tipAt.After(since)
 		r.mu.Unlock()
 		if !done {
 			return false, snap
