@@ -37,6 +37,8 @@ func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
 		return s.describeGlobalTableSettings(req)
 	case "UpdateGlobalTableSettings":
 		return s.updateGlobalTableSettings(req)
+	case "DescribeTableReplicaAutoScaling":
+		return s.describeTableReplicaAutoScaling(req)
 	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems":
 		if s.groupCount.Load() > 0 {
 			s.noteWrites(req)
@@ -364,4 +366,65 @@ func (s *Server) continuousBackups(req *request) ([]byte, *apiError) {
 	return marshal(map[string]any{"ContinuousBackupsDescription": map[string]any{
 		"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr,
 	}})
+}
+
+// describeTableReplicaAutoScaling reports the auto scaling of a table in every
+// member Region (only the caller's Region for a table that is not global).
+func (s *Server) describeTableReplicaAutoScaling(req *request) ([]byte, *apiError) {
+	var in struct {
+		TableName string `json:"TableName"`
+	}
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return nil, serializationError(err)
+	}
+	if in.TableName == "" {
+		return nil, validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	td, e := s.describeLocal(req, req.region, in.TableName)
+	if e != nil {
+		return nil, e
+	}
+	status := statusActive
+	regions := map[string]string{req.region: statusActive}
+	s.mu.Lock()
+	if g := s.groups[in.TableName]; g != nil && g.members[req.region] != nil {
+		for _, m := range g.sortedMembers() {
+			regions[m.region] = m.status
+		}
+		if st := g.tableStatusLocked(req.region); st != "" {
+			status = st
+		}
+	}
+	var replicas []map[string]any
+	base := "table/" + in.TableName
+	for _, region := range sortedKeys(regions) {
+		r := map[string]any{
+			"RegionName": region, "ReplicaStatus": regions[region],
+			"ReplicaProvisionedReadCapacityAutoScalingSettings":  s.autoScalingSettingsLocked(targetKey{region, base, "dynamodb:table:ReadCapacityUnits"}),
+			"ReplicaProvisionedWriteCapacityAutoScalingSettings": s.autoScalingSettingsLocked(targetKey{region, base, "dynamodb:table:WriteCapacityUnits"}),
+		}
+		var gsis []map[string]any
+		for _, gi := range td.GlobalSecondaryIndexes {
+			id := base + "/index/" + gi.IndexName
+			gsis = append(gsis, map[string]any{"IndexName": gi.IndexName, "IndexStatus": "ACTIVE",
+				"ProvisionedReadCapacityAutoScalingSettings":  s.autoScalingSettingsLocked(targetKey{region, id, "dynamodb:index:ReadCapacityUnits"}),
+				"ProvisionedWriteCapacityAutoScalingSettings": s.autoScalingSettingsLocked(targetKey{region, id, "dynamodb:index:WriteCapacityUnits"})})
+		}
+		if gsis != nil {
+			r["GlobalSecondaryIndexes"] = gsis
+		}
+		replicas = append(replicas, r)
+	}
+	s.mu.Unlock()
+	return marshal(map[string]any{"TableAutoScalingDescription": map[string]any{
+		"TableName": in.TableName, "TableStatus": status, "Replicas": replicas}})
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

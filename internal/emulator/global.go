@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -471,6 +472,7 @@ func (s *Server) createReplicaTable(req *request, src *tableDesc, m *member) *ap
 		return e
 	}
 	s.mu.Lock()
+	s.copyAutoScalingLocked(req.region, m.region, src.TableName)
 	srcMeta := s.meta[tableKey{req.region, src.TableName}]
 	dst := s.metaLocked(m.region, src.TableName)
 	if srcMeta != nil && srcMeta.SSE != nil {
@@ -530,5 +532,27 @@ func (s *Server) forgetTableLocked(region, name string) {
 		delete(s.groups, name)
 		s.groupCount.Store(int32(len(s.groups)))
 		g.signalStop()
+	}
+}
+
+// copyAutoScalingLocked gives a new replica the source's scalable targets and
+// policies, as AWS does for global tables' auto scaling settings.
+func (s *Server) copyAutoScalingLocked(from, to, table string) {
+	prefix := "table/" + table
+	for k, t := range s.targets {
+		if k.Region != from || (k.ResourceID != prefix && !strings.HasPrefix(k.ResourceID, prefix+"/")) {
+			continue
+		}
+		nk := targetKey{to, k.ResourceID, k.Dimension}
+		nt := *t
+		nt.ScalableTargetARN = strings.Replace(t.ScalableTargetARN, ":"+from+":", ":"+to+":", 1)
+		s.targets[nk] = &nt
+		for pk, p := range s.policies {
+			if pk.target == k {
+				np := *p
+				np.PolicyARN = strings.Replace(p.PolicyARN, ":"+from+":", ":"+to+":", 1)
+				s.policies[policyKey{nk, pk.name}] = &np
+			}
+		}
 	}
 }

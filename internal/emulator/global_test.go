@@ -244,6 +244,12 @@ func TestReplicaPrerequisites(t *testing.T) {
 		t.Fatalf("with WCU auto scaling the replica add must pass: %v", err)
 	}
 	waitReplicaActive(t, ctx, east, "prov", "eu-west-1")
+	ras, err := east.DescribeTableReplicaAutoScaling(ctx, &dynamodb.DescribeTableReplicaAutoScalingInput{TableName: aws.String("prov")})
+	if err != nil || len(ras.TableAutoScalingDescription.Replicas) != 2 ||
+		aws.ToBool(ras.TableAutoScalingDescription.Replicas[0].ReplicaProvisionedWriteCapacityAutoScalingSettings.AutoScalingDisabled) ||
+		aws.ToBool(ras.TableAutoScalingDescription.Replicas[1].ReplicaProvisionedWriteCapacityAutoScalingSettings.AutoScalingDisabled) {
+		t.Fatalf("DescribeTableReplicaAutoScaling: %+v %v", ras, err)
+	}
 	wd := describe(t, ctx, ddbIn("eu-west-1"), "prov")
 	if wd.ProvisionedThroughput == nil || aws.ToInt64(wd.ProvisionedThroughput.WriteCapacityUnits) != 5 {
 		t.Fatalf("replica throughput = %+v", wd.ProvisionedThroughput)
