@@ -84,9 +84,10 @@ type tableDesc struct {
 		StreamEnabled  bool   `json:"StreamEnabled"`
 		StreamViewType string `json:"StreamViewType"`
 	} `json:"StreamSpecification"`
-	LatestStreamArn   string `json:"LatestStreamArn"`
-	ItemCount         int64  `json:"ItemCount"`
-	TableClassSummary *struct {
+	LatestStreamArn           string `json:"LatestStreamArn"`
+	DeletionProtectionEnabled bool   `json:"DeletionProtectionEnabled"`
+	ItemCount                 int64  `json:"ItemCount"`
+	TableClassSummary         *struct {
 		TableClass string `json:"TableClass"`
 	} `json:"TableClassSummary"`
 }

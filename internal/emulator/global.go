@@ -314,6 +314,22 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 			}
 		}
 	}
+	// A replica protected against deletion cannot be removed.
+	for _, a := range actions {
+		if a.Delete == nil || g.members[a.Delete.RegionName].status == statusCreationFailed {
+			continue
+		}
+		s.mu.Unlock()
+		t, e := s.describeLocal(req, a.Delete.RegionName, name)
+		if e == nil && t.DeletionProtectionEnabled {
+			return nil, validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+		}
+		s.mu.Lock()
+		if g2 := s.groups[name]; g2 != g || g.busyLocked() || g.members[a.Delete.RegionName] == nil {
+			s.mu.Unlock()
+			return nil, inProcess(name)
+		}
+	}
 	// A standalone table of that name in the new Region blocks the create.
 	for _, a := range actions {
 		if a.Create == nil {

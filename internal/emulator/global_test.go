@@ -178,6 +178,17 @@ func TestConcurrentUpdateTableRejected(t *testing.T) {
 	}
 	waitReplicaActive(t, ctx, east, "busy", "eu-west-2")
 
+	// A replica protected against deletion is not removed.
+	west2 := ddbIn("eu-west-2")
+	if _, err := west2.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"),
+		ReplicaUpdates: []types.ReplicationGroupUpdate{{Delete: &types.DeleteReplicationGroupMemberAction{RegionName: aws.String("eu-west-2")}}}})
+	wantCode(t, err, "ValidationException", "protected against deletion")
+	if _, err := west2.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
 	// Delete: DELETING, then gone, and the table in that Region is removed.
 	_, err = east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"),
 		ReplicaUpdates: []types.ReplicationGroupUpdate{{Delete: &types.DeleteReplicationGroupMemberAction{RegionName: aws.String("eu-west-2")}}}})
