@@ -323,8 +323,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, aerr = s.dynamodb(req)
 	}
 	if aerr != nil {
-		if aerr.raw != nil {
-			aerr.raw = fromLocal(aerr.raw, region)
+		// An error of an item operation can carry items (CancellationReasons, Item):
+		// the caller's data, left as written.
+		if !itemDataOps[op] {
+			aerr.Message = string(fromLocal([]byte(aerr.Message), region))
+			if aerr.raw != nil {
+				aerr.raw = fromLocal(aerr.raw, region)
+			}
 		}
 		writeError(w, proto, aerr)
 		return
@@ -456,11 +461,7 @@ func (s *Server) forward(req *request) ([]byte, *apiError) {
 	}
 	resp, aerr := s.callLocal(req.ctx, req.region, prefix+req.op, body)
 	if aerr != nil {
-		aerr.Message = string(fromLocal([]byte(aerr.Message), req.region))
-		if aerr.raw != nil {
-			aerr.raw = fromLocal(aerr.raw, req.region)
-		}
-		return nil, aerr
+		return nil, aerr // ServeHTTP rewrites what needs rewriting
 	}
 	if itemDataOps[req.op] {
 		// Items are the caller's data: an ARN stored in an attribute stays as written.
