@@ -26,8 +26,16 @@
 //     aws:rep:updateregion; destinations receive a PutItem carrying them; deletes
 //     reach destinations in two phases (aws:rep:deleting, then DeleteItem).
 //   - What DynamoDB Local lacks: tags, SSE descriptions, point-in-time recovery
-//     settings and Application Auto Scaling targets and policies are kept in the
-//     front.
+//     settings, DescribeTableReplicaAutoScaling and Application Auto Scaling targets
+//     and policies are kept in the front (nothing actually scales). Deletion
+//     protection and TTL settings are DynamoDB Local's own. STS GetCallerIdentity
+//     answers with AccountID, so credential validation works.
+//   - Last writer wins is decided by the time the front saw each client write (the
+//     Region's write that answered first loses), not by when a stream record was
+//     read. Item data is never rewritten: an ARN stored in an attribute stays as
+//     written.
+//   - Malformed JSON gives SerializationException, unknown targets
+//     UnknownOperationException; other validation is DynamoDB Local's.
 //
 // # Admin API
 //
@@ -69,5 +77,16 @@
 //	// point SDK clients at srv.Endpoint with any static credentials
 //
 // `make emulator` runs cmd/ddbglobal-emulator in the foreground on EMULATOR_ADDR
-// (default 127.0.0.1:8765).
+// (default 127.0.0.1:8765); EMULATOR_REPLICA_CREATE_DELAY, EMULATOR_REPLICA_DELETE_DELAY,
+// EMULATOR_REPLICATION_DELAY and EMULATOR_UPGRADE_DELAY set the delays.
+//
+// # Tests and benchmark
+//
+// The package's tests start one emulator and reset it between tests. TestConformance
+// runs the same data-plane expectations against the emulator, bare DynamoDB Local and
+// (when `python3 -m moto.server` is importable; DDBGLOBAL_SKIP_MOTO=1 skips it) moto.
+// BenchmarkBatchWriteItem measures BatchWriteItem items/s through the front and
+// straight to DynamoDB Local in the same run and reports the front's cost:
+//
+//	go test ./internal/emulator -run '^$' -bench BatchWriteItem -benchtime 1x
 package emulator

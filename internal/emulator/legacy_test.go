@@ -247,3 +247,39 @@ func TestUpgradeCapacityPrerequisite(t *testing.T) {
 		return aws.ToString(describe(t, ctx, east, "prov").GlobalTableVersion) == "2019.11.21", ""
 	})
 }
+
+func TestLegacyOnDemandRemediation(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	for _, r := range legacyRegions {
+		createTable(t, ctx, ddbIn(r), "bill", false, withStream(types.StreamViewTypeNewAndOldImages), func(in *dynamodb.CreateTableInput) {
+			in.BillingMode = types.BillingModeProvisioned
+			in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+		})
+	}
+	if _, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("bill"),
+		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := east.UpdateGlobalTableSettings(ctx, &dynamodb.UpdateGlobalTableSettingsInput{GlobalTableName: aws.String("bill"), GlobalTableBillingMode: types.BillingModePayPerRequest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range out.ReplicaSettings {
+		if rs.ReplicaBillingModeSummary.BillingMode != types.BillingModePayPerRequest {
+			t.Fatalf("%s still %s", aws.ToString(rs.RegionName), rs.ReplicaBillingModeSummary.BillingMode)
+		}
+	}
+	checks, err := srv.CheckUpgrade(ctx, "bill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if !c.Passed {
+			t.Fatalf("after switching to on-demand every check passes: %+v", checks)
+		}
+	}
+	// Settings of a table that is not a legacy global table: GlobalTableNotFoundException.
+	_, err = east.DescribeGlobalTableSettings(ctx, &dynamodb.DescribeGlobalTableSettingsInput{GlobalTableName: aws.String("none")})
+	wantCode(t, err, "GlobalTableNotFoundException", "")
+}
