@@ -224,10 +224,11 @@ func defaultFaultMessage(code string) string {
 // requestTable finds the table a request is about, for fault matching.
 func requestTable(body []byte) string {
 	var probe struct {
-		TableName    string                     `json:"TableName"`
-		RequestItems map[string]json.RawMessage `json:"RequestItems"`
-		StreamArn    string                     `json:"StreamArn"`
-		ResourceArn  string                     `json:"ResourceArn"`
+		TableName     string                     `json:"TableName"`
+		RequestItems  map[string]json.RawMessage `json:"RequestItems"`
+		StreamArn     string                     `json:"StreamArn"`
+		ResourceArn   string                     `json:"ResourceArn"`
+		ShardIterator string                     `json:"ShardIterator"` // starts with the stream ARN
 	}
 	if json.Unmarshal(body, &probe) != nil {
 		return ""
@@ -238,7 +239,7 @@ func requestTable(body []byte) string {
 	for name := range probe.RequestItems {
 		return name
 	}
-	for _, arn := range []string{probe.StreamArn, probe.ResourceArn} {
+	for _, arn := range []string{probe.StreamArn, probe.ResourceArn, probe.ShardIterator} {
 		if _, name, ok := tableFromARN(arn); ok {
 			return name
 		}

@@ -185,6 +185,20 @@ func TestFaultExpiredIterator(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond)
 	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
 	wantCode(t, err, "ExpiredIteratorException", "expired")
+
+	// The same error as a rule, matched by the table behind the iterator.
+	srv.SetIteratorLifetime(0)
+	srv.AddFault(emulator.Fault{Operation: "GetRecords", Table: "expire", ErrorCode: "ExpiredIteratorException", Count: 1})
+	it, err = sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
+	wantCode(t, err, "ExpiredIteratorException", "")
+	if _, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
+		t.Fatalf("the rule fires once: %v", err)
+	}
+	srv.ClearFaults()
 }
 
 func adminCall(t *testing.T, method, path string, body any) (int, []byte) {
