@@ -93,3 +93,37 @@ output "upgrade" {
     upgraded_at     = ddbglobal_version_upgrade.music.upgraded_at
   }
 }
+
+# The demo table moves, live, into a new table in another Region whose key attribute is
+# named customerId: capture, backfill and sync while the demo's writer keeps writing;
+# `-var cutover=true` then drains, verifies every item and completes.
+variable "cutover" {
+  description = "Set to true once the application has stopped writing to the source."
+  type        = bool
+  default     = false
+}
+
+resource "ddbglobal_live_migration" "orders_v2" {
+  source = { table_name = var.table_name, region = "us-east-1" }
+  target = { table_name = "demo-orders-v2", region = "eu-central-1" }
+
+  backfill = { segments = 4 }
+  transform = {
+    rename = { customer = "customerId" }
+    set    = { schemaVersion = jsonencode({ N = "2" }) }
+  }
+
+  cutover = var.cutover
+  verify  = "full"
+}
+
+output "migration" {
+  description = "The live migration as the provider recorded it."
+  value = {
+    phase           = ddbglobal_live_migration.orders_v2.phase
+    items_copied    = ddbglobal_live_migration.orders_v2.items_copied
+    records_applied = ddbglobal_live_migration.orders_v2.records_applied
+    pending_records = ddbglobal_live_migration.orders_v2.pending_records
+    verification    = ddbglobal_live_migration.orders_v2.verification
+  }
+}

@@ -217,6 +217,7 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 func (p *ddbglobalProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newReplicaResource,
+		newLiveMigrationResource,
 		newVersionUpgradeResource,
 	}
 }

@@ -28,6 +28,9 @@ const (
 	tableName = "demo-orders"
 	// legacyTableName is a 2017.11.29 global table that the demo upgrades.
 	legacyTableName = "demo-music"
+	// The live migration's target: a new name, Region and key attribute name.
+	v2TableName = "demo-orders-v2"
+	v2Region    = "eu-central-1"
 )
 
 // legacyRegions are the members of the legacy global table.
@@ -101,8 +104,16 @@ func run(ctx context.Context) error {
 	env := []string{"TF_CLI_CONFIG_FILE=" + cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 	vars := []string{"-var", "endpoint=" + backend.Endpoint}
 
-	step("terraform apply examples/demo")
-	if err := sh(ctx, config, env, "terraform", append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); err != nil {
+	step("creating the migration target " + v2TableName + " in " + v2Region + " (customerId + order key)")
+	if err := createV2Table(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+
+	step("terraform apply examples/demo, while an application keeps writing orders in " + region)
+	stopWriter := startOrderWriter(ctx, backend.Endpoint)
+	err = sh(ctx, config, env, "terraform", append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
+	if err != nil {
+		stopWriter()
 		return err
 	}
 	step("the demo table as the provider describes it")
@@ -117,6 +128,18 @@ func run(ctx context.Context) error {
 	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "upgrade"); err != nil {
 		return err
 	}
+	step("the application stops writing to " + tableName + "; plan shows what the migration still has to apply")
+	fmt.Printf("   the writer made %d changes during the migration\n", stopWriter())
+	if err := sh(ctx, config, env, "terraform", append([]string{"plan", "-input=false", "-no-color"}, vars...)...); err != nil {
+		return err
+	}
+	step("terraform apply -var cutover=true: drain the stream, verify every item, complete")
+	if err := sh(ctx, config, env, "terraform", append([]string{"apply", "-auto-approve", "-input=false", "-no-color", "-var", "cutover=true"}, vars...)...); err != nil {
+		return err
+	}
+	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "migration"); err != nil {
+		return err
+	}
 	step("terraform destroy")
 	if err := sh(ctx, config, env, "terraform", append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); err != nil {
 		return err
@@ -126,6 +149,80 @@ func run(ctx context.Context) error {
 }
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
+
+// createV2Table makes the migration's target: another Region, and the customer key
+// renamed to customerId (the migration's transform does the renaming).
+func createV2Table(ctx context.Context, endpoint string) error {
+	client := demoClient(endpoint, v2Region)
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(v2TableName),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("customerId"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("order"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("customerId"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("order"), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", v2TableName, err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 200 * time.Millisecond })
+	return waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(v2TableName)}, time.Minute)
+}
+
+// startOrderWriter plays the application: it places, updates and cancels orders in the
+// source table about 20 times a second until stopped, and stop returns how many
+// changes it made.
+func startOrderWriter(ctx context.Context, endpoint string) (stop func() int) {
+	client := demoClient(endpoint, region)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	n := 0
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			key := map[string]types.AttributeValue{
+				"customer": &types.AttributeValueMemberS{Value: fmt.Sprintf("c-%d", i%17)},
+				"order":    &types.AttributeValueMemberS{Value: fmt.Sprintf("o-live-%03d", i%40)},
+			}
+			var err error
+			switch i % 5 {
+			case 4:
+				_, err = client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(tableName), Key: key})
+			default:
+				item := map[string]types.AttributeValue{"total": &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.%02d", i, i%100)}}
+				for k, v := range key {
+					item[k] = v
+				}
+				_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
+			}
+			if err == nil {
+				n++
+			}
+		}
+	}()
+	var once bool
+	return func() int {
+		if !once {
+			once = true
+			close(done)
+			<-finished
+		}
+		return n
+	}
+}
 
 // crossRegionRoundTrip writes through one replica and waits for the item in another:
 // what a global table is for.
