@@ -170,6 +170,23 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(http.StatusOK, map[string]bool{"ok": true})
+	case path == "split-shard" && r.Method == http.MethodPost:
+		var in struct {
+			Region, Table string
+			Children      int
+		}
+		if !decode(&in) {
+			return
+		}
+		if in.Children == 0 {
+			in.Children = 2
+		}
+		ids, err := s.SplitShard(ctx, in.Region, in.Table, in.Children)
+		if err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		reply(http.StatusOK, map[string][]string{"children": ids})
 	case path == "iterator-lifetime" && r.Method == http.MethodPost:
 		var in struct{ Lifetime durationJSON }
 		if !decode(&in) {

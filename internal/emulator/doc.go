@@ -50,6 +50,7 @@
 //	POST   /_emulator/faults                 AddFault (a Fault as JSON) → {"id":N}
 //	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults
 //	POST   /_emulator/trim-stream            TrimStream {"region":"us-east-1","table":"T"}
+//	POST   /_emulator/split-shard            SplitShard {"region":"us-east-1","table":"T","children":2} → {"children":[ids]}
 //	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"}
 //	POST   /_emulator/fail-replica-creation  FailReplicaCreation {"region":"eu-west-1","table":"T","description":"..."}
 //	GET    /_emulator/upgrade-check?table=T  CheckUpgrade: the console's prerequisites
@@ -60,8 +61,9 @@
 // table (ProvisionedThroughputExceededException 400, InternalServerError 500,
 // ...); added latency; a fraction of BatchWriteItem requests returned as
 // UnprocessedItems; trimmed stream records (TrimmedDataAccessException); iterators
-// that expire early (ExpiredIteratorException); a replica create that ends in
-// CREATION_FAILED. Each rule has its own seeded RNG, so runs are reproducible.
+// that expire early (ExpiredIteratorException); shard splits and rollovers (the open
+// shard closes, children with ParentShardId continue it, each key in one child); a
+// replica create that ends in CREATION_FAILED. Each rule has its own seeded RNG, so runs are reproducible.
 //
 // "Update version" stands in for the console button that upgrades a 2017.11.29
 // global table: it is refused, with the reasons, while TTL, GSI or encryption

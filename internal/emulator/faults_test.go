@@ -245,3 +245,84 @@ func TestAdminHTTP(t *testing.T) {
 		t.Fatalf("reset restores the delays of Options: %+v", d)
 	}
 }
+
+func TestFaultShardSplit(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "split", false, withStream(types.StreamViewTypeNewAndOldImages))
+	for i := range 5 {
+		putItem(t, ctx, east, "split", map[string]types.AttributeValue{"pk": s(fmt.Sprint("a", i))})
+	}
+	children, err := srv.SplitShard(ctx, "us-east-1", "split", 2)
+	if err != nil || len(children) != 2 {
+		t.Fatalf("SplitShard: %v %v", children, err)
+	}
+	for i := range 20 {
+		putItem(t, ctx, east, "split", map[string]types.AttributeValue{"pk": s(fmt.Sprint("b", i))})
+	}
+	sc, arn, parent := streamAt(t, ctx, "us-east-1", "split")
+	ds, err := sc.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: arn})
+	if err != nil || len(ds.StreamDescription.Shards) != 3 {
+		t.Fatalf("DescribeStream after the split: %+v %v", ds, err)
+	}
+	if ds.StreamDescription.Shards[0].SequenceNumberRange.EndingSequenceNumber == nil {
+		t.Fatal("the parent shard must be closed")
+	}
+	for _, sh := range ds.StreamDescription.Shards[1:] {
+		if aws.ToString(sh.ParentShardId) != aws.ToString(parent) {
+			t.Fatalf("child %s has parent %s", aws.ToString(sh.ShardId), aws.ToString(sh.ParentShardId))
+		}
+	}
+	readShard := func(shard *string, typ streamtypes.ShardIteratorType) (keys []string, closed bool) {
+		it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iter := it.ShardIterator
+		for range 20 {
+			out, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range out.Records {
+				keys = append(keys, r.Dynamodb.Keys["pk"].(*streamtypes.AttributeValueMemberS).Value)
+			}
+			if out.NextShardIterator == nil {
+				return keys, true
+			}
+			if len(out.Records) == 0 {
+				return keys, false
+			}
+			iter = out.NextShardIterator
+		}
+		return keys, false
+	}
+	keys, closed := readShard(parent, streamtypes.ShardIteratorTypeTrimHorizon)
+	if !closed || strings.Join(keys, ",") != "a0,a1,a2,a3,a4" {
+		t.Fatalf("parent: %v closed=%t, want a0..a4 and the end of the shard", keys, closed)
+	}
+	if keys, closed := readShard(parent, streamtypes.ShardIteratorTypeLatest); len(keys) != 0 || !closed {
+		t.Fatalf("LATEST on the closed parent: %v closed=%t", keys, closed)
+	}
+	seen := map[string]int{}
+	for _, id := range children {
+		keys, closed := readShard(aws.String(id), streamtypes.ShardIteratorTypeTrimHorizon)
+		if closed || len(keys) == 0 {
+			t.Fatalf("child %s: %v closed=%t, want some records and an open shard", id, keys, closed)
+		}
+		for _, k := range keys {
+			seen[k]++
+		}
+	}
+	if len(seen) != 20 {
+		t.Fatalf("children hold %d distinct keys, want the 20 written after the split: %v", len(seen), seen)
+	}
+	for k, n := range seen {
+		if n != 1 || !strings.HasPrefix(k, "b") {
+			t.Fatalf("key %s seen %d times in the children", k, n)
+		}
+	}
+	if _, err := srv.SplitShard(ctx, "us-east-1", "split", 2); err == nil {
+		t.Fatal("virtual shards do not split again")
+	}
+}

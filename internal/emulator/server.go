@@ -97,7 +97,10 @@ type Server struct {
 	policies     map[policyKey]*scalingPolicy
 	faults       []*faultRule
 	nextFaultID  int
-	trims        map[string]string // local stream ARN -> last trimmed sequence number
+	trims        map[string]string        // local stream ARN|shard -> first sequence number not trimmed
+	splits       map[string]*shardSplit   // local stream ARN|shard
+	vshards      map[string]*virtualShard // local stream ARN|virtual shard id
+	nextShard    int
 	iteratorTTL  time.Duration
 	createFails  map[tableKey]string
 	upgrades     map[string]*UpgradeStatus
@@ -183,6 +186,8 @@ func (s *Server) resetStateLocked() {
 	s.faults = nil
 	s.faultCount.Store(0)
 	s.trims = map[string]string{}
+	s.splits = map[string]*shardSplit{}
+	s.vshards = map[string]*virtualShard{}
 	s.iteratorTTL = 0
 	s.createFails = map[tableKey]string{}
 	s.upgrades = map[string]*UpgradeStatus{}

@@ -62,6 +62,14 @@ func (s *Server) streams(req *request) ([]byte, *apiError) {
 		return s.getShardIterator(req)
 	case "GetRecords":
 		return s.getRecords(req)
+	case "DescribeStream":
+		resp, e := s.forward(req)
+		if e != nil {
+			return nil, e
+		}
+		var in struct{ StreamArn string }
+		_ = json.Unmarshal(req.body, &in)
+		return s.decorateStream(string(toLocal([]byte(in.StreamArn))), resp), nil
 	}
 	return s.forward(req)
 }
@@ -83,7 +91,17 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 		return nil, serializationError(err)
 	}
 	localARN := string(toLocal([]byte(in.StreamArn)))
+	if vs := s.virtualShard(localARN, in.ShardID); vs != nil {
+		resp, e := s.childIterator(req, vs, in.ShardIteratorType, in.SequenceNumber)
+		if e != nil {
+			return nil, e
+		}
+		return fromLocal(resp, req.region), nil
+	}
 	bound := s.trimBound(localARN, in.ShardID)
+	if sp := s.splitOf(localARN, in.ShardID); sp != nil && in.SequenceNumber != "" && !seqLess(in.SequenceNumber, sp.at) {
+		return nil, validation("Invalid SequenceNumber %s for shard %s: the shard ended before it", in.SequenceNumber, in.ShardID)
+	}
 	if bound != "" && in.SequenceNumber != "" {
 		switch in.ShardIteratorType {
 		case "AT_SEQUENCE_NUMBER":
@@ -129,7 +147,20 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
 	}
-	if pos, ok := decodeIterator(string(toLocal([]byte(in.ShardIterator)))); ok {
+	var child *virtualShard
+	if rest, ok := strings.CutPrefix(in.ShardIterator, vshardPrefix); ok {
+		id, inner, _ := strings.Cut(rest, "|")
+		if pos, ok := decodeIterator(string(toLocal([]byte(inner)))); ok {
+			child = s.virtualShard(pos.arn, id)
+		}
+		if child == nil {
+			return nil, validation("Invalid ShardIterator")
+		}
+		in.ShardIterator = inner
+		req.body, _ = json.Marshal(in)
+	}
+	pos, decoded := decodeIterator(string(toLocal([]byte(in.ShardIterator))))
+	if decoded {
 		s.mu.Lock()
 		ttl := s.iteratorTTL
 		s.mu.Unlock()
@@ -142,7 +173,17 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 			return nil, trimmedError()
 		}
 	}
-	return s.forward(req)
+	resp, e := s.forward(req)
+	if e != nil || !decoded {
+		return resp, e
+	}
+	if child != nil {
+		return childRecords(resp, child), nil
+	}
+	if sp := s.splitOf(pos.arn, pos.shard); sp != nil {
+		return splitRecords(resp, sp.at, pos), nil
+	}
+	return resp, nil
 }
 
 // TrimStream makes every record currently in the table's stream (all shards)
