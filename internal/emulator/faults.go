@@ -38,6 +38,9 @@ type Fault struct {
 	// Count limits how many calls the rule affects; 0 means no limit.
 	Count int   `json:"count,omitempty"`
 	Seed  int64 `json:"seed,omitempty"`
+	// ThrottlingReason overrides the reason that ProvisionedThroughputExceededException
+	// carries (default: Table{Read|Write}ProvisionedThroughputExceeded by operation).
+	ThrottlingReason string `json:"throttlingReason,omitempty"`
 }
 
 type faultRule struct {
@@ -197,10 +200,32 @@ func (s *Server) applyFaults(req *request) *apiError {
 			if msg == "" {
 				msg = defaultFaultMessage(r.ErrorCode)
 			}
-			return &apiError{Code: r.ErrorCode, Message: msg, Status: r.HTTPStatus}
+			e := &apiError{Code: r.ErrorCode, Message: msg, Status: r.HTTPStatus}
+			if r.ErrorCode == "ProvisionedThroughputExceededException" && req.proto == protoDynamoDB {
+				e.raw = throttleBody(req, table, msg, r.ThrottlingReason)
+			}
+			return e
 		}
 	}
 	return nil
+}
+
+var readOps = map[string]bool{"GetItem": true, "BatchGetItem": true, "Query": true, "Scan": true, "TransactGetItems": true}
+
+// throttleBody is a throttling error with its ThrottlingReasons, as DynamoDB sends.
+func throttleBody(req *request, table, msg, reason string) []byte {
+	if reason == "" {
+		reason = "TableWriteProvisionedThroughputExceeded"
+		if readOps[req.op] {
+			reason = "TableReadProvisionedThroughputExceeded"
+		}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"__type":            protoDynamoDB.errorType("ProvisionedThroughputExceededException"),
+		"message":           msg,
+		"ThrottlingReasons": []map[string]string{{"reason": reason, "resource": tableARN(req.region, table)}},
+	})
+	return b
 }
 
 func defaultFaultMessage(code string) string {

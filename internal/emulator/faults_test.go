@@ -43,6 +43,11 @@ func TestFaultErrorsAndLatency(t *testing.T) {
 	if httpStatus(err) != 400 {
 		t.Fatalf("status = %d, want 400", httpStatus(err))
 	}
+	var pte *types.ProvisionedThroughputExceededException
+	if !errors.As(err, &pte) || len(pte.ThrottlingReasons) != 1 || aws.ToString(pte.ThrottlingReasons[0].Reason) != "TableWriteProvisionedThroughputExceeded" ||
+		aws.ToString(pte.ThrottlingReasons[0].Resource) != "arn:aws:dynamodb:us-east-1:123456789012:table/faulty" {
+		t.Fatalf("throttling reasons: %+v", pte)
+	}
 	putItem(t, ctx, east, "faulty", item) // Count: 1 → the next call passes
 	putItem(t, ctx, west, "faulty", item) // other Regions are not affected
 
