@@ -193,6 +193,20 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 		}
 		s.mu.Lock()
 		s.metaLocked(req.region, name).SSE = normalizeSSE(&spec)
+		if g := s.groups[name]; g != nil && g.version == versionCurrent && g.members[req.region] != nil {
+			for r := range g.members { // current global tables keep encryption in step; keys stay regional
+				if r == req.region {
+					continue
+				}
+				m := s.metaLocked(r, name)
+				other := spec
+				other.KMSMasterKeyID = ""
+				if m.SSE != nil {
+					other.KMSMasterKeyID = m.SSE.KMSMasterKeyID
+				}
+				m.SSE = normalizeSSE(&other)
+			}
+		}
 		s.mu.Unlock()
 		delete(in, "SSESpecification")
 	}

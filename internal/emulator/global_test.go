@@ -283,6 +283,13 @@ func TestReplicaSettingsPropagateAndDeleteMember(t *testing.T) {
 	if err != nil || ttl.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires" {
 		t.Fatalf("TTL must reach the replica: %+v %v", ttl, err)
 	}
+	if _, err := east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("settings"),
+		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms}}); err != nil {
+		t.Fatal(err)
+	}
+	if sse := describe(t, ctx, west, "settings").SSEDescription; sse == nil || sse.SSEType != types.SSETypeKms {
+		t.Fatalf("encryption must reach the replica: %+v", sse)
+	}
 	// DeleteTable in the replica's Region removes that member.
 	if _, err := west.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("settings")}); err != nil {
 		t.Fatal(err)
