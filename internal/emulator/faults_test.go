@@ -238,6 +238,23 @@ func TestAdminHTTP(t *testing.T) {
 	if code, out := adminCall(t, http.MethodPost, "upgrade", map[string]any{"table": "admin"}); code != 400 || !strings.Contains(string(out), "Global table not found") {
 		t.Fatalf("upgrade of a non-legacy table: %d %s", code, out)
 	}
+	createTable(t, ctx, east, "admin-stream", false, withStream(types.StreamViewTypeNewAndOldImages))
+	for _, call := range []struct {
+		path string
+		body any
+	}{
+		{"trim-stream", map[string]any{"region": "us-east-1", "table": "admin-stream"}},
+		{"split-shard", map[string]any{"region": "us-east-1", "table": "admin-stream", "children": 1}},
+		{"iterator-lifetime", map[string]any{"lifetime": "1m"}},
+		{"fail-replica-creation", map[string]any{"region": "eu-west-1", "table": "admin"}},
+	} {
+		if code, out := adminCall(t, http.MethodPost, call.path, call.body); code != 200 {
+			t.Fatalf("%s: %d %s", call.path, code, out)
+		}
+	}
+	if code, out := adminCall(t, http.MethodGet, "upgrade-check?table=admin", nil); code != 400 || !strings.Contains(string(out), "GlobalTableNotFoundException") {
+		t.Fatalf("upgrade-check of a non-legacy table: %d %s", code, out)
+	}
 	if code, _ := adminCall(t, http.MethodDelete, "faults", nil); code != 200 {
 		t.Fatal("clear faults")
 	}
