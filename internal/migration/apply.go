@@ -45,7 +45,10 @@ func (m *Migration) changesFromRecords(recs []streamtypes.Record) ([]change, err
 		if sr == nil {
 			continue
 		}
-		skey := fromStreamItem(sr.Keys)
+		skey, ok := streamImage(sr.Keys)
+		if !ok || len(skey) == 0 {
+			return nil, fmt.Errorf("stream record %s has undecodable keys", aws.ToString(sr.SequenceNumber))
+		}
 		tk, err := m.cfg.Transform.Apply(skey)
 		if err != nil {
 			return nil, err
@@ -57,17 +60,20 @@ func (m *Migration) changesFromRecords(recs []streamtypes.Record) ([]change, err
 		}
 		switch r.EventName {
 		case streamtypes.OperationTypeInsert, streamtypes.OperationTypeModify:
-			if sr.NewImage == nil {
+			// No new image (KEYS_ONLY/OLD_IMAGE view) or one the SDK could not
+			// fully decode: re-read the item instead.
+			img, ok := streamImage(sr.NewImage)
+			if img == nil || !ok {
 				c.needRead = true
-			} else if c.put, err = m.cfg.Transform.Apply(fromStreamItem(sr.NewImage)); err != nil {
+			} else if c.put, err = m.cfg.Transform.Apply(img); err != nil {
 				return nil, err
 			}
 			if c.put != nil {
 				c.version = c.put[m.cfg.VersionAttribute]
 			}
 		case streamtypes.OperationTypeRemove:
-			if sr.OldImage != nil && m.cfg.VersionAttribute != "" {
-				if old, err := m.cfg.Transform.Apply(fromStreamItem(sr.OldImage)); err == nil {
+			if old, ok := streamImage(sr.OldImage); ok && old != nil && m.cfg.VersionAttribute != "" {
+				if old, err := m.cfg.Transform.Apply(old); err == nil {
 					c.version = old[m.cfg.VersionAttribute]
 				}
 			}

@@ -15,9 +15,43 @@ import (
 // numbers never pass through float64 and binary stays byte for byte.
 type Item = map[string]types.AttributeValue
 
-// fromStream converts a Streams AttributeValue (a distinct Go type in the SDK)
-// into the DynamoDB one. Strings, numbers and bytes are shared, not re-encoded.
-func fromStream(av streamtypes.AttributeValue) types.AttributeValue {
+// streamImage converts a Streams image (a distinct Go type in the SDK) into a
+// DynamoDB item. Strings, numbers and bytes are shared, not re-encoded.
+//
+// ok is false when the image cannot be trusted, and the caller re-reads the
+// item from the source instead. Two cases: a nil value (a union member the SDK
+// does not recognise), and one decoded value appearing twice in the image —
+// DynamoDB Local writes an empty map as {} in stream images, and the SDK then
+// silently repeats the previous map entry's value instead of failing.
+func streamImage(m map[string]streamtypes.AttributeValue) (Item, bool) {
+	if m == nil {
+		return nil, true
+	}
+	c := imageConverter{seen: map[streamtypes.AttributeValue]bool{}}
+	out := c.item(m)
+	return out, c.ok
+}
+
+type imageConverter struct {
+	seen map[streamtypes.AttributeValue]bool
+	ok   bool
+}
+
+func (c *imageConverter) item(m map[string]streamtypes.AttributeValue) Item {
+	c.ok = true
+	out := make(Item, len(m))
+	for k, v := range m {
+		out[k] = c.value(v)
+	}
+	return out
+}
+
+func (c *imageConverter) value(av streamtypes.AttributeValue) types.AttributeValue {
+	if av == nil || c.seen[av] {
+		c.ok = false
+		return nil
+	}
+	c.seen[av] = true
 	switch v := av.(type) {
 	case *streamtypes.AttributeValueMemberS:
 		return &types.AttributeValueMemberS{Value: v.Value}
@@ -38,26 +72,17 @@ func fromStream(av streamtypes.AttributeValue) types.AttributeValue {
 	case *streamtypes.AttributeValueMemberL:
 		l := make([]types.AttributeValue, len(v.Value))
 		for i, e := range v.Value {
-			l[i] = fromStream(e)
+			l[i] = c.value(e)
 		}
 		return &types.AttributeValueMemberL{Value: l}
 	case *streamtypes.AttributeValueMemberM:
-		return &types.AttributeValueMemberM{Value: fromStreamItem(v.Value)}
-	default:
-		// A type this SDK version does not know: failing is the only way not to lose it.
-		panic(fmt.Sprintf("migration: unknown stream attribute value type %T", av))
+		ok := c.ok
+		m := c.item(v.Value)
+		c.ok = c.ok && ok
+		return &types.AttributeValueMemberM{Value: m}
 	}
-}
-
-func fromStreamItem(m map[string]streamtypes.AttributeValue) Item {
-	if m == nil {
-		return nil
-	}
-	out := make(Item, len(m))
-	for k, v := range m {
-		out[k] = fromStream(v)
-	}
-	return out
+	c.ok = false
+	return nil
 }
 
 // CanonicalNumber normalizes a DynamoDB number string so that equal decimal

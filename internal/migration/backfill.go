@@ -13,69 +13,95 @@ import (
 )
 
 // backfillLoop copies segments until every one is done, then ends the
-// backfill phase. Segments are taken in random order so that parallel scans
-// (and their writes) land far apart in the key space. Segments leased by a live
-// worker are left to it; an expired lease is taken over and resumed from its
-// checkpointed ExclusiveStartKey.
+// backfill phase (and, for HandOffInsertIfAbsent, sweeps the tombstones).
+// Segments are taken in random order so that parallel scans (and their writes)
+// land far apart in the key space. Segments leased by a live worker are left to
+// it; an expired lease is taken over and resumed from its checkpointed
+// ExclusiveStartKey.
 func (m *Migration) backfillLoop(ctx context.Context) error {
 	for m.cachedPhase() == PhaseBackfilling {
-		entries, err := m.st.list(ctx, prefixSegment)
-		if err != nil {
+		if err := m.copySegments(ctx); err != nil {
 			return err
-		}
-		done := map[string]bool{}
-		for _, e := range entries {
-			if boolOf(e["done"]) {
-				done[sOf(e[attrEntry])] = true
-			}
-		}
-		if len(done) == m.cfg.Segments {
-			return m.finishBackfill(ctx)
-		}
-		var todo []int
-		for n := 0; n < m.cfg.Segments; n++ {
-			if !done[segmentEntry(n)] {
-				todo = append(todo, n)
-			}
-		}
-		rand.Shuffle(len(todo), func(i, j int) { todo[i], todo[j] = todo[j], todo[i] })
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(m.cfg.Parallelism)
-		worked := false
-		for _, n := range todo {
-			l, ck, err := m.st.acquire(gctx, segmentEntry(n), nil)
-			if err != nil {
-				break
-			}
-			if l == nil {
-				continue
-			}
-			worked = true
-			g.Go(func() error {
-				defer l.release()
-				err := m.copySegment(l, n, ck)
-				if err != nil && l.lost() {
-					m.log.Warn("segment lease lost; it resumes from its checkpoint", "segment", n)
-					return nil
-				}
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !worked {
-			// Other workers hold the rest; look again when their leases could expire.
-			if err := sleepCtx(ctx, m.cfg.LeaseDuration/3); err != nil {
-				return err
-			}
 		}
 		if _, err := m.refresh(ctx); err != nil {
 			return err
 		}
+	}
+	if m.cfg.HandOff == HandOffInsertIfAbsent && !m.swept.Load() && m.cachedPhase() == PhaseSyncing {
+		// Any worker may sweep (again): a sweep cut short by a crash is redone.
+		if err := m.removeTombstones(ctx); err != nil {
+			return err
+		}
+		if _, _, err := m.st.update(ctx, entryState, update{set: Item{"swept": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
+			return err
+		}
+		if _, err := m.refresh(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backfillDone reports whether the backfill, including the tombstone sweep,
+// is over.
+func (m *Migration) backfillDone() bool {
+	p := m.cachedPhase()
+	return p != PhaseBackfilling && (m.cfg.HandOff != HandOffInsertIfAbsent || m.swept.Load() || p != PhaseSyncing)
+}
+
+// copySegments makes one pass over the unfinished segments.
+func (m *Migration) copySegments(ctx context.Context) error {
+	entries, err := m.st.list(ctx, prefixSegment)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, e := range entries {
+		if boolOf(e["done"]) {
+			done[sOf(e[attrEntry])] = true
+		}
+	}
+	if len(done) == m.cfg.Segments {
+		return m.finishBackfill(ctx)
+	}
+	var todo []int
+	for n := 0; n < m.cfg.Segments; n++ {
+		if !done[segmentEntry(n)] {
+			todo = append(todo, n)
+		}
+	}
+	rand.Shuffle(len(todo), func(i, j int) { todo[i], todo[j] = todo[j], todo[i] })
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(m.cfg.Parallelism)
+	worked := false
+	for _, n := range todo {
+		l, ck, err := m.st.acquire(gctx, segmentEntry(n), nil)
+		if err != nil {
+			break
+		}
+		if l == nil {
+			continue
+		}
+		worked = true
+		g.Go(func() error {
+			defer l.release()
+			err := m.copySegment(l, n, ck)
+			if err != nil && l.lost() {
+				m.log.Warn("segment lease lost; it resumes from its checkpoint", "segment", n)
+				return nil
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !worked {
+		// Other workers hold the rest; look again when their leases could expire.
+		return sleepCtx(ctx, m.cfg.LeaseDuration/3)
 	}
 	return nil
 }
@@ -188,22 +214,15 @@ func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
 	return g.Wait()
 }
 
-// finishBackfill moves the migration to syncing and, for
-// HandOffInsertIfAbsent, removes the tombstones: from now on stream deletes
-// delete.
+// finishBackfill moves the migration to syncing: from now on stream deletes
+// delete instead of leaving tombstones.
 func (m *Migration) finishBackfill(ctx context.Context) error {
 	ok, err := m.st.setPhase(ctx, PhaseSyncing, Item{"backfillDoneAt": nAV(time.Now().UnixMilli())}, PhaseBackfilling)
 	if err != nil {
 		return err
 	}
-	if _, err := m.refresh(ctx); err != nil {
-		return err
-	}
 	if ok {
 		m.log.Info("backfill complete", "id", m.cfg.ID)
-		if m.cfg.HandOff == HandOffInsertIfAbsent {
-			return m.removeTombstones(ctx)
-		}
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ type Migration struct {
 	dstKey   []string // target key attribute names, hash first
 
 	phase     atomic.Value // Phase, refreshed from the state entry
+	swept     atomic.Bool  // tombstones swept after the backfill
 	streamARN atomic.Value // string
 
 	copied        atomic.Int64 // items this process backfilled
@@ -267,6 +268,7 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int
 func (m *Migration) checkState(ctx context.Context, st Item) error {
 	phase := Phase(sOf(st["phase"]))
 	m.phase.Store(phase)
+	m.swept.Store(boolOf(st["swept"]))
 	pinned := sOf(st["streamArn"])
 	m.streamARN.Store(pinned)
 	if phase == PhaseFailed {
@@ -298,6 +300,7 @@ func (m *Migration) refresh(ctx context.Context) (Item, error) {
 		return nil, fmt.Errorf("migration %q has not been started (no state in %s)", m.cfg.ID, m.cfg.CheckpointTable)
 	}
 	m.phase.Store(Phase(sOf(st["phase"])))
+	m.swept.Store(boolOf(st["swept"]))
 	// A process that did not call Start (plan-time Pending, say) reads the pinned stream here.
 	m.streamARN.Store(sOf(st["streamArn"]))
 	if Phase(sOf(st["phase"])) == PhaseFailed {

@@ -70,20 +70,22 @@ func (m *Migration) run(ctx context.Context, stop func() bool) error {
 // over (also when other workers copied some segments). With
 // HandOffInsertIfAbsent the stream is applied at the same time.
 func (m *Migration) Backfill(ctx context.Context) error {
-	return m.run(ctx, func() bool { return m.cachedPhase() != PhaseBackfilling })
+	return m.run(ctx, m.backfillDone)
 }
 
 // CatchUp applies everything written to the source before it was called, and
 // returns: the backfill must be over, and every readable shard must have been
-// read to its tip by a GetRecords call that started after CatchUp began (or be
-// read by another live worker). Used by `terraform apply` when sync = "apply".
+// read to its tip by a GetRecords call that started after CatchUp began, or be
+// leased by another worker (which is trusted to read it; a crashed worker's
+// shard is taken over after its lease expires, by the next CatchUp at the
+// latest). Used by `terraform apply` when sync = "apply".
 func (m *Migration) CatchUp(ctx context.Context) error {
 	since := time.Now()
 	return m.run(ctx, func() bool {
-		if m.cachedPhase() == PhaseBackfilling {
+		if !m.backfillDone() {
 			return false
 		}
-		ok, _ := m.caughtUp(since)
+		ok, _ := m.caughtUp(since, false)
 		return ok
 	})
 }
@@ -98,15 +100,16 @@ func (m *Migration) Run(ctx context.Context) error {
 }
 
 // Drain applies the stream until every shard is read to its end, or until
-// every readable shard is caught up (see CatchUp) and no record arrived for
-// quiet. Call it after writes to the source stopped.
+// every readable shard was read to its tip by this process and no record arrived
+// for quiet. Shards leased by others are waited for (their leases expire, or
+// their runners stop at cutover). Call it after writes to the source stopped.
 func (m *Migration) Drain(ctx context.Context, quiet time.Duration) error {
 	since := time.Now()
 	return m.run(ctx, func() bool {
-		if m.cachedPhase() == PhaseBackfilling {
+		if !m.backfillDone() {
 			return false
 		}
-		ok, snap := m.caughtUp(since)
+		ok, snap := m.caughtUp(since, true)
 		if !ok {
 			return false
 		}

@@ -295,6 +295,11 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			if err := m.applyChanges(ctx, cs, tombstones); err != nil {
 				return err
 			}
+			if tombstones {
+				if err := m.settleTombstones(ctx, cs); err != nil {
+					return err
+				}
+			}
 			last := out.Records[n-1].Dynamodb
 			seq = aws.ToString(last.SequenceNumber)
 			var lastMs int64
@@ -332,6 +337,29 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 	}
 }
 
+// settleTombstones closes the race between a tombstone written with a stale
+// view of the phase and the tombstone sweep at the end of the backfill: after
+// writing, the phase is read again (strongly consistent). If the backfill is
+// still running, the sweep has not started and will find these tombstones;
+// otherwise this reader removes its own (each only if still a tombstone).
+func (m *Migration) settleTombstones(ctx context.Context, cs []change) error {
+	if _, err := m.refresh(ctx); err != nil {
+		return err
+	}
+	if m.cachedPhase() == PhaseBackfilling {
+		return nil
+	}
+	for _, c := range cs {
+		if c.put != nil {
+			continue
+		}
+		if err := m.conditionalDelete(ctx, c.tkey, "attribute_exists(#t)", map[string]string{"#t": TombstoneAttribute}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // short reports whether a GetRecords page stopped at the shard's tip rather
 // than at the 1,000-record or 1 MB page limit: every record written before the
 // request started is then in this page or an earlier one.
@@ -350,7 +378,9 @@ func short(recs []streamtypes.Record) bool {
 
 // caughtUp reports whether every ready shard has been read to its tip (or
 // finished) by a poll that started after since, or is read by another live worker.
-func (m *Migration) caughtUp(since time.Time) (bool, shardSnapshot) {
+// Strict (Drain) also waits for shards leased by others: their owner may be
+// dead, and the drain must read them itself once the lease expires.
+func (m *Migration) caughtUp(since time.Time, strict bool) (bool, shardSnapshot) {
 	m.shardMu.Lock()
 	defer m.shardMu.Unlock()
 	snap := m.snap
@@ -358,7 +388,7 @@ func (m *Migration) caughtUp(since time.Time) (bool, shardSnapshot) {
 		return false, snap
 	}
 	for _, id := range snap.ready {
-		if snap.otherOwned[id] {
+		if snap.otherOwned[id] && !strict {
 			continue
 		}
 		r, ok := m.readers[id]

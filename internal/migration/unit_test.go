@@ -321,3 +321,32 @@ func TestConfigRoundTrip(t *testing.T) {
 		t.Fatal("a different transform must change the fingerprint")
 	}
 }
+
+func TestStreamImageDistrustsUndecodedValues(t *testing.T) {
+	s1 := &streamtypes.AttributeValueMemberS{Value: "1"}
+	good := map[string]streamtypes.AttributeValue{
+		"a": s1,
+		"m": &streamtypes.AttributeValueMemberM{Value: map[string]streamtypes.AttributeValue{}},
+		"l": &streamtypes.AttributeValueMemberL{Value: []streamtypes.AttributeValue{&streamtypes.AttributeValueMemberN{Value: "12345678901234567890123456789012345678"}}},
+	}
+	img, ok := streamImage(good)
+	if !ok || len(img) != 3 || img["l"].(*types.AttributeValueMemberL).Value[0].(*types.AttributeValueMemberN).Value != "12345678901234567890123456789012345678" {
+		t.Fatalf("streamImage(good) = %v, %v", img, ok)
+	}
+	if m := img["m"].(*types.AttributeValueMemberM).Value; m == nil {
+		t.Fatal("an empty map must stay a non-nil empty map")
+	}
+	// The SDK repeats the previous entry's value for a member it could not decode.
+	reused := map[string]streamtypes.AttributeValue{
+		"m": &streamtypes.AttributeValueMemberM{Value: map[string]streamtypes.AttributeValue{"a": s1, "e": s1}},
+	}
+	if _, ok := streamImage(reused); ok {
+		t.Fatal("a value decoded twice must not be trusted")
+	}
+	if _, ok := streamImage(map[string]streamtypes.AttributeValue{"x": nil}); ok {
+		t.Fatal("a nil value must not be trusted")
+	}
+	if img, ok := streamImage(nil); img != nil || !ok {
+		t.Fatal("an absent image is nil and fine")
+	}
+}
