@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
@@ -289,20 +290,29 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 // next apply, and the result is exact; a key-schema change through rename.
 func TestAccLiveMigration_interruptedCreateResumes(t *testing.T) {
 	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
 	f := newMigrationFixture(t, 1000, "id")
-	extra := `  backfill  = { segments = 8, max_write_units_per_second = 100 }
+	extra := `  backfill  = { segments = 8, max_write_units_per_second = 500 }
   transform = { rename = { pk = "id" } }`
+	// Slow target writes make sure the 8 s timeout stops the backfill half way.
+	var slow []int
+	for _, op := range []string{"PutItem", "BatchWriteItem"} {
+		slow = append(slow, emu.AddFault(emulator.Fault{Operation: op, Region: f.dstRegion, Table: f.target, Latency: 400 * time.Millisecond}))
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      f.config(extra + "\n  timeouts = { create = \"5s\" }"),
+				Config:      f.config(extra + "\n  timeouts = { create = \"8s\" }"),
 				ExpectError: acctest.ErrorRegexp("creating DynamoDB live migration", "apply again to continue from here"),
 			},
 			{
 				// The interrupted run left progress behind it, and nothing in the state.
 				PreConfig: func() {
+					for _, id := range slow {
+						emu.RemoveFault(id)
+					}
 					out, err := acctest.DynamoDB(t, f.dstRegion).Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(f.target), Select: awstypes.SelectCount})
 					if err != nil || out.Count == 0 || int(out.Count) >= f.items {
 						t.Fatalf("after the interrupted create the target holds %d of %d items (%v), want some", out.Count, f.items, err)
