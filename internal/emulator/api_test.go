@@ -225,3 +225,33 @@ func TestSTSGetCallerIdentity(t *testing.T) {
 		t.Fatalf("GetCallerIdentity: %+v %v", out, err)
 	}
 }
+
+// AssumeRole hands out temporary credentials that work like any others, and the role
+// is recorded for tests to check.
+func TestSTSAssumeRole(t *testing.T) {
+	ctx := fresh(t)
+	client := sts.NewFromConfig(awsConfig(srv.Endpoint, "us-east-1", "AKIDBASE"))
+	role := "arn:aws:iam::210987654321:role/migrator"
+	out, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("test")})
+	if err != nil || out.Credentials == nil || aws.ToString(out.Credentials.SessionToken) == "" || out.Credentials.Expiration == nil {
+		t.Fatalf("AssumeRole: %+v %v", out, err)
+	}
+	if got := aws.ToString(out.AssumedRoleUser.Arn); got != "arn:aws:iam::210987654321:assumed-role/migrator/test" {
+		t.Errorf("AssumedRoleUser.Arn = %s", got)
+	}
+	cfg := awsConfig(srv.Endpoint, "us-east-1", aws.ToString(out.Credentials.AccessKeyId))
+	ddb := dynamodb.NewFromConfig(cfg)
+	createTable(t, ctx, ddb, "assumed", false)
+	if getItem(t, ctx, ddbIn("us-east-1"), "assumed", "none") != nil {
+		t.Fatal("unexpected item")
+	}
+	if got := srv.AssumedRoles(); len(got) != 1 || got[0] != role {
+		t.Errorf("AssumedRoles = %v", got)
+	}
+	if _, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("not-an-arn"), RoleSessionName: aws.String("x")}); err == nil {
+		t.Error("AssumeRole accepted a malformed role ARN")
+	}
+	if err := srv.Reset(ctx); err != nil || len(srv.AssumedRoles()) != 0 {
+		t.Errorf("Reset kept the assumed roles: %v", srv.AssumedRoles())
+	}
+}

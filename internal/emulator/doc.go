@@ -29,7 +29,9 @@
 //     settings, DescribeTableReplicaAutoScaling and Application Auto Scaling targets
 //     and policies are kept in the front (nothing actually scales). Deletion
 //     protection and TTL settings are DynamoDB Local's own. STS GetCallerIdentity
-//     answers with AccountID, so credential validation works.
+//     answers with AccountID, so credential validation works; STS AssumeRole hands
+//     out temporary credentials for any role ARN (they land in the one account) and
+//     records the role, which AssumedRoles lists.
 //   - Last writer wins is decided by the time the front saw each client write (the
 //     Region's write that answered first loses), not by when a stream record was
 //     read. Item data is never rewritten: an ARN stored in an attribute stays as

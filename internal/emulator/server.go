@@ -3,10 +3,13 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -97,6 +100,7 @@ type Server struct {
 	policies     map[policyKey]*scalingPolicy
 	faults       []*faultRule
 	nextFaultID  int
+	assumedRoles []string                 // STS AssumeRole calls, for tests
 	trims        map[string]string        // local stream ARN|shard -> first sequence number not trimmed
 	splits       map[string]*shardSplit   // local stream ARN|shard
 	vshards      map[string]*virtualShard // local stream ARN|virtual shard id
@@ -190,6 +194,7 @@ func (s *Server) resetStateLocked() {
 	s.vshards = map[string]*virtualShard{}
 	s.iteratorTTL = 0
 	s.createFails = map[tableKey]string{}
+	s.assumedRoles = nil
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
 	s.generation++
@@ -247,18 +252,56 @@ func (s *Server) sleep(d time.Duration) bool {
 }
 
 // serveSTS answers the STS query API's GetCallerIdentity, so that SDKs and
-// Terraform providers that validate credentials work against the emulator.
+// Terraform providers that validate credentials work against the emulator, and
+// AssumeRole, so that configurations with roles (another account, say) run here
+// too. Every role lands in the one emulated account; AssumedRoles lists the roles
+// asked for, so tests can see that a role was used.
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "GetCallerIdentity" {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>The emulator implements GetCallerIdentity only</Message></Error><RequestId>emulator</RequestId></ErrorResponse>`)
+	w.Header().Set("Content-Type", "text/xml")
+	if err := r.ParseForm(); err != nil {
+		stsError(w, "InvalidAction", err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	_, _ = io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
-		`<Arn>arn:aws:iam::`+AccountID+`:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>`+AccountID+`</Account>`+
-		`</GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+	switch r.Form.Get("Action") {
+	case "GetCallerIdentity":
+		_, _ = io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
+			`<Arn>arn:aws:iam::`+AccountID+`:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>`+AccountID+`</Account>`+
+			`</GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+	case "AssumeRole":
+		role, session := r.Form.Get("RoleArn"), r.Form.Get("RoleSessionName")
+		if !strings.HasPrefix(role, "arn:aws:iam::") || session == "" {
+			stsError(w, "ValidationError", "RoleArn must be an IAM role ARN and RoleSessionName is required")
+			return
+		}
+		s.mu.Lock()
+		s.assumedRoles = append(s.assumedRoles, role)
+		s.mu.Unlock()
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := strings.ToUpper(hex.EncodeToString(b[:]))
+		expires := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		_, _ = io.WriteString(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
+			`<Credentials><AccessKeyId>ASIA`+id+`</AccessKeyId><SecretAccessKey>emulator`+id+`</SecretAccessKey>`+
+			`<SessionToken>emulator-session-`+id+`</SessionToken><Expiration>`+expires+`</Expiration></Credentials>`+
+			`<AssumedRoleUser><AssumedRoleId>AROA`+id+`:`+html.EscapeString(session)+`</AssumedRoleId>`+
+			`<Arn>`+html.EscapeString(strings.Replace(role, ":role/", ":assumed-role/", 1)+"/"+session)+`</Arn></AssumedRoleUser>`+
+			`</AssumeRoleResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></AssumeRoleResponse>`)
+	default:
+		stsError(w, "InvalidAction", "The emulator implements GetCallerIdentity and AssumeRole only")
+	}
+}
+
+func stsError(w http.ResponseWriter, code, msg string) {
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>`+code+
+		`</Code><Message>`+html.EscapeString(msg)+`</Message></Error><RequestId>emulator</RequestId></ErrorResponse>`)
+}
+
+// AssumedRoles lists the role ARNs that STS AssumeRole was called with, oldest first.
+func (s *Server) AssumedRoles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.assumedRoles...)
 }
 
 func (s *Server) logf(format string, args ...any) {

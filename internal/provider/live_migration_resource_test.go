@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -475,4 +476,41 @@ func waitFor(d time.Duration, f func() error) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// Each side may live in another account, reached through its own role.
+func TestAccLiveMigration_rolePerSide(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	f := newMigrationFixture(t, 40, "pk")
+	srcRole, dstRole := "arn:aws:iam::111111111111:role/"+f.source, "arn:aws:iam::222222222222:role/"+f.target
+	before := len(emu.AssumedRoles())
+	config := acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_live_migration" "test" {
+  source           = { table_name = %q, region = %q, role_arn = %q }
+  target           = { table_name = %q, region = %q, role_arn = %q }
+  checkpoint_table = %q
+  cutover          = true
+}
+`, f.source, f.srcRegion, srcRole, f.target, f.dstRegion, dstRole, f.checkpoint)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
+				statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("verification").AtMapKey("source_items"), knownvalue.Int64Exact(40)),
+				statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("verification").AtMapKey("mismatched_items"), knownvalue.Int64Exact(0)),
+			},
+			Check: func(s *terraform.State) error {
+				assumed := emu.AssumedRoles()[before:]
+				for _, role := range []string{srcRole, dstRole} {
+					if !slices.Contains(assumed, role) {
+						return fmt.Errorf("role %s was not assumed; assumed: %v", role, assumed)
+					}
+				}
+				return checkTablesEqual(t, f, nil)(s)
+			},
+		}},
+	})
 }

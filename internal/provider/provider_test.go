@@ -1,12 +1,18 @@
 package provider_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
 )
@@ -102,4 +108,50 @@ func TestAccProvider_configurationErrors(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The provider assumes the configured role through STS, checks the resulting
+// credentials (skip_credentials_validation = false) and uses them.
+func TestAccProvider_assumeRole(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	name := acctest.RandomName("tf-acc-role")
+	acctest.CreateTable(t, acctest.TableSpec{Name: name, HashKey: "pk"})
+	role := "arn:aws:iam::123456789012:role/tf-acc-" + name
+	before := len(emu.AssumedRoles())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "ddbglobal" {
+  region     = "us-east-1"
+  access_key = "base"
+  secret_key = "base"
+
+  assume_role {
+    role_arn     = %[1]q
+    session_name = "acceptance"
+    duration     = "1h"
+  }
+  endpoints {
+    dynamodb = %[2]q
+    sts      = %[2]q
+  }
+}
+
+data "ddbglobal_table" "test" {
+  name = %[3]q
+}
+`, role, acctest.Endpoint(), name),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+			},
+			Check: func(*terraform.State) error {
+				if !slices.Contains(emu.AssumedRoles()[before:], role) {
+					return fmt.Errorf("role %s was not assumed; assumed: %v", role, emu.AssumedRoles()[before:])
+				}
+				return nil
+			},
+		}},
+	})
 }
