@@ -220,6 +220,7 @@ func (m *Migration) tombstone(tkey Item) Item {
 // the target must therefore use strictly newer versions to be kept.
 func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones bool) error {
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(m.cfg.WriteConcurrency)
 	for _, c := range cs {
 		g.Go(func() error {
 			names := map[string]string{"#v": m.cfg.VersionAttribute}

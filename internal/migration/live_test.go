@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -74,4 +75,58 @@ func TestLiveMigrationCrossRegionTransform(t *testing.T) {
 			Set:    map[string]types.AttributeValue{"schemaVersion": &types.AttributeValueMemberN{Value: "2"}},
 		}
 	}, "id")
+}
+
+// A source whose stream carries keys only: every change is re-read from the
+// source, and the result is exact.
+func TestLiveMigrationKeysOnlyStream(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	_, err := e.src.UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: &e.srcTable,
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: ptr(true), StreamViewType: types.StreamViewTypeKeysOnly}})
+	must(t, err)
+	liveRun(t, e, nil, "pk")
+}
+
+// Pending counts unapplied records without applying them; Status reports
+// totals; Verify in count mode counts; Start refuses changed settings; Forget
+// removes every checkpoint entry.
+func TestPendingStatusVerifyCountForget(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	m, w := startSynced(t, e, nil)
+	time.Sleep(1500 * time.Millisecond)
+	w.stop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := m.Pending(ctx)
+	must(t, err)
+	if p.Records == 0 || !p.Complete || p.OldestAge <= 0 {
+		t.Fatalf("Pending after writes = %+v, want records waiting", p)
+	}
+	before, err := m.Status(ctx)
+	must(t, err)
+	must(t, m.CatchUp(ctx))
+	if p, err = m.Pending(ctx); err != nil || p.Records != 0 {
+		t.Fatalf("Pending after CatchUp = %+v, %v", p, err)
+	}
+	after, err := m.Status(ctx)
+	must(t, err)
+	if after.Phase != PhaseSyncing || after.SegmentsDone != after.Segments || after.RecordsApplied <= before.RecordsApplied || after.ItemsCopied == 0 {
+		t.Fatalf("status before %+v, after %+v", before, after)
+	}
+	rep, err := m.Verify(ctx, VerifyCount)
+	must(t, err)
+	if rep.SourceItems == 0 || rep.SourceItems != rep.TargetItems {
+		t.Fatalf("count verification %+v", rep)
+	}
+	if st, _ := m.Status(ctx); st.Verification == nil || st.Verification.SourceItems != rep.SourceItems {
+		t.Fatalf("verification not stored: %+v", st.Verification)
+	}
+	changed := e.newMigration(t, func(c *Config) { c.Transform.Drop = []string{"payload"} })
+	if err := changed.Start(ctx); !errors.Is(err, ErrConfigChanged) {
+		t.Fatalf("Start with a changed transform = %v, want ErrConfigChanged", err)
+	}
+	must(t, m.Forget(ctx))
+	if _, err := m.Status(ctx); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("Status after Forget = %v, want ErrNotStarted", err)
+	}
 }
