@@ -181,10 +181,8 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	table, region := plan.TableName.ValueString(), plan.Region.ValueString()
-	source := r.sourceRegion(plan)
+	table, region, source, summary := r.names(plan, "creating")
 	ctx = replicaLogContext(ctx, table, region, source)
-	summary := fmt.Sprintf("creating DynamoDB replica (%s, %s)", table, region)
 	deadline := time.Now().Add(timeout)
 
 	// Same checks as at plan time (the table may have changed since), and one that only
@@ -216,17 +214,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	err = r.withTableLock(ctx, table, func() error {
 		client := r.meta.AWS.DynamoDB(source)
-		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
-			_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
-				TableName:      aws.String(table),
-				ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Create: create}},
-			})
-			if err != nil && ddb.IsTableBusy(err) {
-				tflog.Info(ctx, "table busy with another change; retrying the replica create", map[string]any{"cause": err.Error()})
-			}
-			return err
-		})
-		if err != nil {
+		if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Create: create}, deadline); err != nil {
 			return err
 		}
 		tflog.Info(ctx, "replica create requested; waiting for ACTIVE")
@@ -302,10 +290,8 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	table, region := plan.TableName.ValueString(), plan.Region.ValueString()
-	source := r.sourceRegion(plan)
+	table, region, source, summary := r.names(plan, "updating")
 	ctx = replicaLogContext(ctx, table, region, source)
-	summary := fmt.Sprintf("updating DynamoDB replica (%s, %s)", table, region)
 	deadline := time.Now().Add(timeout)
 
 	// A replica left unfinished by an earlier apply (status not ACTIVE) is waited for here.
@@ -314,14 +300,7 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 		err := r.withTableLock(ctx, table, func() error {
 			client := r.meta.AWS.DynamoDB(source)
 			if update != nil {
-				err := ddb.RetryWhileBusy(ctx, deadline, func() error {
-					_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
-						TableName:      aws.String(table),
-						ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Update: update}},
-					})
-					return err
-				})
-				if err != nil {
+				if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Update: update}, deadline); err != nil {
 					return err
 				}
 			}
@@ -359,10 +338,8 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	table, region := state.TableName.ValueString(), state.Region.ValueString()
-	source := r.sourceRegion(state)
+	table, region, source, summary := r.names(state, "deleting")
 	ctx = replicaLogContext(ctx, table, region, source)
-	summary := fmt.Sprintf("deleting DynamoDB replica (%s, %s)", table, region)
 	deadline := time.Now().Add(timeout)
 
 	err := r.withTableLock(ctx, table, func() error {
@@ -452,12 +429,10 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() || plan.TableName.IsUnknown() || plan.Region.IsUnknown() || configSource.IsUnknown() {
 		return // checked at apply time instead
 	}
-	table, region := plan.TableName.ValueString(), plan.Region.ValueString()
-	source := r.sourceRegion(plan)
+	table, region, source, summary := r.names(plan, "planning")
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("source_region"), source)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), replicaID(table, region))...)
 	ctx = replicaLogContext(ctx, table, region, source)
-	summary := fmt.Sprintf("planning DynamoDB replica (%s, %s)", table, region)
 	msg, err := r.checkCanAddReplica(ctx, table, region, source)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -538,9 +513,7 @@ func wrapAutoScalingErr(err error, table, region string) error {
 // read refreshes m from AWS; false when the replica does not exist.
 func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	table, region := m.TableName.ValueString(), m.Region.ValueString()
-	source := r.sourceRegion(*m)
-	summary := fmt.Sprintf("reading DynamoDB replica (%s, %s)", table, region)
+	table, region, source, summary := r.names(*m, "reading")
 
 	desc, err := r.meta.Tables.FindTable(ctx, r.meta.AWS.DynamoDB(source), table)
 	if ddb.IsNotFound(err) {
@@ -748,6 +721,28 @@ func replicaUpdateAction(plan, state replicaModel) *awstypes.UpdateReplicationGr
 		return nil
 	}
 	return u
+}
+
+// sendReplicaUpdate sends one ReplicaUpdates change, retrying while another change to
+// the table is in progress.
+func sendReplicaUpdate(ctx context.Context, client *dynamodb.Client, table string, u awstypes.ReplicationGroupUpdate, deadline time.Time) error {
+	return ddb.RetryWhileBusy(ctx, deadline, func() error {
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:      aws.String(table),
+			ReplicaUpdates: []awstypes.ReplicationGroupUpdate{u},
+		})
+		if err != nil && ddb.IsTableBusy(err) {
+			tflog.Info(ctx, "table busy with another change; retrying", map[string]any{"cause": err.Error()})
+		}
+		return err
+	})
+}
+
+// names returns the table, the replica Region, the source Region and the summary of
+// a diagnostic, such as "creating DynamoDB replica (orders, eu-west-1)".
+func (r *replicaResource) names(m replicaModel, verb string) (table, region, source, summary string) {
+	table, region = m.TableName.ValueString(), m.Region.ValueString()
+	return table, region, r.sourceRegion(m), fmt.Sprintf("%s DynamoDB replica (%s, %s)", verb, table, region)
 }
 
 func (r *replicaResource) sourceRegion(m replicaModel) string {
