@@ -130,3 +130,21 @@ func TestPendingStatusVerifyCountForget(t *testing.T) {
 		t.Fatalf("Status after Forget = %v, want ErrNotStarted", err)
 	}
 }
+
+// The rate controller is charged with the capacity DynamoDB reports: 1,200
+// one-unit writes at 400 units/s cannot take less than about 2 s (one second of
+// burst), and reads are held to their own limit.
+func TestBackfillHonoursCapacityLimits(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, 1200, 100)
+	m := e.newMigration(t, func(c *Config) { c.HandOff = HandOffReplay; c.MaxWriteUnits = 400; c.MaxReadUnits = 1000 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, m.Start(ctx))
+	start := time.Now()
+	must(t, m.Backfill(ctx))
+	if el := time.Since(start); el < 1800*time.Millisecond {
+		t.Fatalf("1200 write units at 400/s took %s: the limit was not applied", el)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
