@@ -220,7 +220,7 @@ func (m *Migration) tombstone(tkey Item) Item {
 // the target must therefore use strictly newer versions to be kept.
 func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones bool) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(m.cfg.WriteConcurrency)
+	g.SetLimit(cap(m.itemSem))
 	for _, c := range cs {
 		g.Go(func() error {
 			names := map[string]string{"#v": m.cfg.VersionAttribute}
@@ -264,10 +264,10 @@ func emptyToNil(v Item) Item {
 // conditionalPut writes one item; a failed condition means the target already
 // holds what must win, and is not an error.
 func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, names map[string]string, values Item) error {
-	if err := m.acquireWrite(ctx); err != nil {
+	if err := acquire(ctx, m.itemSem); err != nil {
 		return err
 	}
-	defer m.releaseWrite()
+	defer func() { <-m.itemSem }()
 	out, err := call(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
 		return m.dst.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &m.cfg.Target.Table,
@@ -291,10 +291,10 @@ func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, 
 }
 
 func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string, names map[string]string, values Item) error {
-	if err := m.acquireWrite(ctx); err != nil {
+	if err := acquire(ctx, m.itemSem); err != nil {
 		return err
 	}
-	defer m.releaseWrite()
+	defer func() { <-m.itemSem }()
 	out, err := call(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
 		return m.dst.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 			TableName:                 &m.cfg.Target.Table,
@@ -327,11 +327,11 @@ func (m *Migration) batchWrite(ctx context.Context, reqs []types.WriteRequest) e
 		n := min(25, len(reqs))
 		chunk := reqs[:n]
 		reqs = reqs[n:]
-		if err := m.acquireWrite(gctx); err != nil {
+		if err := acquire(gctx, m.writeSem); err != nil {
 			break
 		}
 		g.Go(func() error {
-			defer m.releaseWrite()
+			defer func() { <-m.writeSem }()
 			return m.batchWriteChunk(gctx, chunk)
 		})
 	}
@@ -376,16 +376,16 @@ func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRe
 	return nil
 }
 
-func (m *Migration) acquireWrite(ctx context.Context) error {
+// acquire takes a slot of sem (writeSem for BatchWriteItem calls, itemSem for
+// single-item writes).
+func acquire(ctx context.Context, sem chan struct{}) error {
 	select {
-	case m.writeSem <- struct{}{}:
+	case sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
-
-func (m *Migration) releaseWrite() { <-m.writeSem }
 
 func (m *Migration) chargeWrite(ccs ...types.ConsumedCapacity) { charge(m.writeLim, ccs) }
 func (m *Migration) chargeRead(ccs ...types.ConsumedCapacity)  { charge(m.readLim, ccs) }

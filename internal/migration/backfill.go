@@ -164,7 +164,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 			if err := l.check(); err != nil {
 				return err
 			}
-			if err := m.backfillWrite(gctx, items); err != nil {
+			if err := m.applyPage(gctx, func(ctx context.Context) error { return m.backfillWrite(ctx, items) }); err != nil {
 				return err
 			}
 			u := update{add: map[string]int64{"items": int64(len(items))}}
@@ -198,7 +198,7 @@ func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
 		return m.batchWrite(ctx, reqs)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(m.cfg.WriteConcurrency) // the write semaphore bounds requests; this bounds goroutines
+	g.SetLimit(cap(m.itemSem)) // itemSem bounds requests; this bounds goroutines
 	for _, it := range items {
 		g.Go(func() error {
 			names := map[string]string{"#hk": m.dstKey[0]}

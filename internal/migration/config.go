@@ -120,7 +120,7 @@ type Config struct {
 
 	// Tuning for this process, not stored.
 	Parallelism      int           // segments scanned at once by this process; default min(Segments, 8)
-	WriteConcurrency int           // write requests in flight; default 16
+	WriteConcurrency int           // BatchWriteItem calls in flight (4× as many single-item writes); default 16
 	LeaseDuration    time.Duration // default 30 s
 	PollInterval     time.Duration // idle wait between GetRecords on an open shard; default 250 ms
 	ProgressInterval time.Duration // progress log period; default 5 s

@@ -40,6 +40,7 @@ func liveRun(t *testing.T, e *env, mod func(*Config), dstKey string) *Migration 
 	}
 	rep, err := m.Cutover(ctx, CutoverOptions{Quiet: time.Second})
 	if err != nil {
+		requireSame(t, e, m.cfg.Transform, dstKey, nil) // names the differing items
 		t.Fatalf("Cutover: %v (report %+v)", err, rep)
 	}
 	if rep.Mismatched != 0 || rep.SourceItems != rep.TargetItems || rep.SourceItems == 0 {
@@ -131,20 +132,20 @@ func TestPendingStatusVerifyCountForget(t *testing.T) {
 	}
 }
 
-// The rate controller is charged with the capacity DynamoDB reports: 1,200
-// one-unit writes at 400 units/s cannot take less than about 2 s (one second of
-// burst), and reads are held to their own limit.
+// The rate controller is charged with the capacity DynamoDB reports: 3,000
+// one-unit writes at 400 units/s take at least (3,000 − 400 burst − 400 in
+// flight (16 batches of 25)) / 400 = 5.5 s; reads are held to their own limit.
 func TestBackfillHonoursCapacityLimits(t *testing.T) {
 	e := newEnv(t, "us-east-1", "us-east-1")
-	seed(t, e.src, e.srcTable, 0, 1200, 100)
+	seed(t, e.src, e.srcTable, 0, 3000, 100)
 	m := e.newMigration(t, func(c *Config) { c.HandOff = HandOffReplay; c.MaxWriteUnits = 400; c.MaxReadUnits = 1000 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	must(t, m.Start(ctx))
 	start := time.Now()
 	must(t, m.Backfill(ctx))
-	if el := time.Since(start); el < 1800*time.Millisecond {
-		t.Fatalf("1200 write units at 400/s took %s: the limit was not applied", el)
+	if el := time.Since(start); el < 5*time.Second {
+		t.Fatalf("3000 write units at 400/s took %s: the limit was not applied", el)
 	}
 	requireSame(t, e, Transform{}, "pk", nil)
 }

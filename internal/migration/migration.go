@@ -46,7 +46,8 @@ type Migration struct {
 	streams  StreamsAPI
 	readLim  *rateLimiter
 	writeLim *rateLimiter
-	writeSem chan struct{}
+	writeSem chan struct{} // BatchWriteItem calls in flight
+	itemSem  chan struct{} // single-item (conditional) writes in flight
 
 	prepMu   sync.Mutex
 	prepared bool
@@ -83,7 +84,10 @@ func New(cfg Config) (*Migration, error) {
 		readLim:  newRateLimiter(cfg.MaxReadUnits),
 		writeLim: newRateLimiter(cfg.MaxWriteUnits),
 		writeSem: make(chan struct{}, cfg.WriteConcurrency),
-		readers:  map[string]*reader{},
+		// A single-item write carries 1 item where a batch carries 25: allow more
+		// of them in flight so conditional writes are not latency-bound.
+		itemSem: make(chan struct{}, 4*cfg.WriteConcurrency),
+		readers: map[string]*reader{},
 		st: &store{
 			c: cfg.CheckpointClient, table: cfg.CheckpointTable, id: cfg.ID,
 			owner: cfg.Owner, lease: cfg.LeaseDuration, log: cfg.Logger, now: time.Now,

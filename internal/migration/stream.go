@@ -292,13 +292,16 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			if err := l.check(); err != nil {
 				return err
 			}
-			if err := m.applyChanges(ctx, cs, tombstones); err != nil {
-				return err
-			}
-			if tombstones {
-				if err := m.settleTombstones(ctx, cs); err != nil {
+			if err := m.applyPage(ctx, func(ctx context.Context) error {
+				if err := m.applyChanges(ctx, cs, tombstones); err != nil {
 					return err
 				}
+				if tombstones {
+					return m.settleTombstones(ctx, cs)
+				}
+				return nil
+			}); err != nil {
+				return err
 			}
 			last := out.Records[n-1].Dynamodb
 			seq = aws.ToString(last.SequenceNumber)
@@ -335,6 +338,22 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			}
 		}
 	}
+}
+
+// pageTimeout bounds how long a stop waits for the page being written.
+const pageTimeout = 5 * time.Minute
+
+// applyPage writes one page to completion even if ctx ends meanwhile (a stop,
+// a lost lease): a write abandoned in flight could still reach the server after
+// the next reader of the same shard or segment has written newer values. Stops
+// take effect between pages.
+func (m *Migration) applyPage(ctx context.Context, write func(context.Context) error) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageTimeout)
+	defer cancel()
+	if err := write(wctx); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // settleTombstones closes the race between a tombstone written with a stale
