@@ -49,8 +49,8 @@ func liveRun(t *testing.T, e *env, mod func(*Config), dstKey string) *Migration 
 	requireSame(t, e, m.cfg.Transform, dstKey, nil)
 	st, err := m.Status(ctx)
 	must(t, err)
-	if st.Phase != PhaseCompleted || st.ItemsCopied < 2000-int64(ops) || st.RecordsApplied == 0 {
-		t.Fatalf("status after cutover: %+v", st)
+	if st.Phase != PhaseCompleted || st.ItemsCopied < 2000-int64(ops) || (ops > 100 && st.RecordsApplied == 0) {
+		t.Fatalf("status after cutover (writer ops %d): %+v", ops, st)
 	}
 	t.Logf("writer ops %d, items copied %d, records applied %d, conditional skips %d", ops, st.ItemsCopied, st.RecordsApplied, m.skipped.Load())
 	return m
