@@ -89,6 +89,27 @@ func writeAll(t testing.TB, client *dynamodb.Client, table string, reqs []awstyp
 	}
 }
 
+// status reads the migration's progress from the checkpoint table, as the runner does.
+func (f migrationFixture) status(t *testing.T) migration.Status {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := migration.LoadConfig(ctx, acctest.DynamoDB(t, f.dstRegion), f.checkpoint, fmt.Sprintf("%s/%s/%s/%s", f.srcRegion, f.source, f.dstRegion, f.target))
+	if err != nil {
+		t.Fatalf("loading the migration: %v", err)
+	}
+	cfg.Source.DynamoDB, cfg.Source.Streams = acctest.DynamoDB(t, f.srcRegion), acctest.AWS(t).Streams(f.srcRegion)
+	cfg.Target.DynamoDB = acctest.DynamoDB(t, f.dstRegion)
+	m, err := migration.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatalf("migration status: %v", err)
+	}
+	return st
+}
+
 func (f migrationFixture) config(extra string) string {
 	return acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
@@ -292,10 +313,11 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 func TestAccLiveMigration_interruptedCreateResumes(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
-	f := newMigrationFixture(t, 1000, "id")
-	extra := `  backfill  = { segments = 8, max_write_units_per_second = 500 }
+	f := newMigrationFixture(t, 2000, "id")
+	extra := `  backfill  = { segments = 8, max_write_units_per_second = 100 }
   transform = { rename = { pk = "id" } }`
-	// Slow target writes make sure the 8 s timeout stops the backfill half way.
+	// A write limit (2000 items at 100 units/s) and slow target writes make sure the
+	// 8 s timeout stops the backfill half way.
 	var slow []int
 	for _, op := range []string{"PutItem", "BatchWriteItem"} {
 		slow = append(slow, emu.AddFault(emulator.Fault{Operation: op, Region: f.dstRegion, Table: f.target, Latency: 400 * time.Millisecond}))
@@ -314,9 +336,9 @@ func TestAccLiveMigration_interruptedCreateResumes(t *testing.T) {
 					for _, id := range slow {
 						emu.RemoveFault(id)
 					}
-					out, err := acctest.DynamoDB(t, f.dstRegion).Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(f.target), Select: awstypes.SelectCount})
-					if err != nil || out.Count == 0 || int(out.Count) >= f.items {
-						t.Fatalf("after the interrupted create the target holds %d of %d items (%v), want some", out.Count, f.items, err)
+					st := f.status(t)
+					if st.Phase != migration.PhaseBackfilling || st.SegmentsDone >= st.Segments {
+						t.Fatalf("after the interrupted create: phase %s, %d of %d segments done; want a backfill in progress", st.Phase, st.SegmentsDone, st.Segments)
 					}
 				},
 				Config: f.config(extra + "\n  cutover = true"),
