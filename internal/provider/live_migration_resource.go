@@ -524,11 +524,7 @@ func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrati
 		return
 	}
 	if msg := backfillEstimate(src, plan); msg != "" {
-		d := time.Duration(0)
-		if e := estimateBackfill(src, plan); e > 0 {
-			d = e
-		}
-		if d > streamRetention*3/4 {
+		if estimateBackfill(src, plan) > streamRetention*3/4 {
 			resp.Diagnostics.AddWarning(summary+": the backfill approaches the stream's 24-hour retention", msg+
 				" The migration reads the stream during the backfill, so it keeps up, but a stop of more than a few hours "+
 				"(a failed apply left alone, no runner) can lose stream records and force a new backfill. Raise "+
