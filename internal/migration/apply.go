@@ -264,20 +264,52 @@ func emptyToNil(v Item) Item {
 // conditionalPut writes one item; a failed condition means the target already
 // holds what must win, and is not an error.
 func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, names map[string]string, values Item) error {
+	return m.conditionalWrite(ctx, func(ctx context.Context) (*types.ConsumedCapacity, error) {
+		out, err := call(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
+			return m.dst.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName:                 &m.cfg.Target.Table,
+				Item:                      item,
+				ConditionExpression:       &cond,
+				ExpressionAttributeNames:  names,
+				ExpressionAttributeValues: emptyToNil(values),
+				ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+			}, noSDKRetry)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.ConsumedCapacity, nil
+	})
+}
+
+// conditionalDelete deletes one item under a condition, like conditionalPut.
+func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string, names map[string]string, values Item) error {
+	return m.conditionalWrite(ctx, func(ctx context.Context) (*types.ConsumedCapacity, error) {
+		out, err := call(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
+			return m.dst.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName:                 &m.cfg.Target.Table,
+				Key:                       key,
+				ConditionExpression:       &cond,
+				ExpressionAttributeNames:  names,
+				ExpressionAttributeValues: emptyToNil(values),
+				ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+			}, noSDKRetry)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.ConsumedCapacity, nil
+	})
+}
+
+// conditionalWrite sends one single-item write within the item-write bound, charges
+// the write limiter with what it consumed, and counts a failed condition as a skip.
+func (m *Migration) conditionalWrite(ctx context.Context, send func(context.Context) (*types.ConsumedCapacity, error)) error {
 	if err := acquire(ctx, m.itemSem); err != nil {
 		return err
 	}
 	defer func() { <-m.itemSem }()
-	out, err := call(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
-		return m.dst.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 &m.cfg.Target.Table,
-			Item:                      item,
-			ConditionExpression:       &cond,
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: emptyToNil(values),
-			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-		}, noSDKRetry)
-	})
+	cc, err := send(ctx)
 	if isConditionFailed(err) {
 		m.writeLim.Charge(1) // a failed condition still costs a write unit
 		m.skipped.Add(1)
@@ -286,34 +318,7 @@ func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, 
 	if err != nil {
 		return err
 	}
-	m.chargeWrite(one(out.ConsumedCapacity)...)
-	return nil
-}
-
-func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string, names map[string]string, values Item) error {
-	if err := acquire(ctx, m.itemSem); err != nil {
-		return err
-	}
-	defer func() { <-m.itemSem }()
-	out, err := call(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
-		return m.dst.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 &m.cfg.Target.Table,
-			Key:                       key,
-			ConditionExpression:       &cond,
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: emptyToNil(values),
-			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-		}, noSDKRetry)
-	})
-	if isConditionFailed(err) {
-		m.writeLim.Charge(1)
-		m.skipped.Add(1)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	m.chargeWrite(one(out.ConsumedCapacity)...)
+	m.chargeWrite(one(cc)...)
 	return nil
 }
 
