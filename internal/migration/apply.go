@@ -65,20 +65,24 @@ func (m *Migration) changesFromRecords(recs []streamtypes.Record) ([]change, err
 			img, ok := streamImage(sr.NewImage)
 			if img == nil || !ok {
 				c.needRead = true
-			} else if c.put, err = m.cfg.Transform.Apply(img); err != nil {
+			} else if c.put, err = m.transformItem(img); err != nil {
 				return nil, err
 			}
 			if c.put != nil {
-				c.version = c.put[m.cfg.VersionAttribute]
+				c.version = m.versionOf(c.put)
 			}
 		case streamtypes.OperationTypeRemove:
-			if old, ok := streamImage(sr.OldImage); ok && old != nil && m.cfg.VersionAttribute != "" {
-				if old, err := m.cfg.Transform.Apply(old); err == nil {
-					c.version = old[m.cfg.VersionAttribute]
-				}
-			}
 		default:
 			return nil, fmt.Errorf("stream record %s has unknown event name %q", aws.ToString(sr.SequenceNumber), r.EventName)
+		}
+		// In version mode the old image's version is what the target holds if
+		// it followed the source: a replicated write may replace up to it.
+		if m.cfg.VersionAttribute != "" {
+			if old, ok := streamImage(sr.OldImage); ok && old != nil {
+				if v := m.versionOf(old); versionGreater(v, c.version) {
+					c.version = v
+				}
+			}
 		}
 		if i, ok := idx[c.key]; ok {
 			if m.cfg.VersionAttribute != "" && versionGreater(out[i].version, c.version) {
@@ -91,6 +95,20 @@ func (m *Migration) changesFromRecords(recs []streamtypes.Record) ([]change, err
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// versionOf returns item's version attribute if it is a number or a string, the
+// two types DynamoDB can order; any other type counts as no version.
+func (m *Migration) versionOf(item Item) types.AttributeValue {
+	switch v := item[m.cfg.VersionAttribute].(type) {
+	case *types.AttributeValueMemberN, *types.AttributeValueMemberS:
+		return v
+	case nil:
+		return nil
+	default:
+		m.log.Warn("the version attribute is neither a number nor a string; the item counts as unversioned", "attribute", m.cfg.VersionAttribute, "type", fmt.Sprintf("%T", v))
+		return nil
+	}
 }
 
 // versionGreater compares two version values of the same type (N as decimals,
@@ -149,10 +167,12 @@ func (m *Migration) resolveReads(ctx context.Context, cs []change) error {
 			m.chargeRead(out.ConsumedCapacity...)
 			for _, it := range out.Responses[m.cfg.Source.Table] {
 				i := byKey[keyString(it, m.srcKey)]
-				if cs[i].put, err = m.cfg.Transform.Apply(it); err != nil {
+				if cs[i].put, err = m.transformItem(it); err != nil {
 					return err
 				}
-				cs[i].version = cs[i].put[m.cfg.VersionAttribute]
+				if v := m.versionOf(cs[i].put); versionGreater(v, cs[i].version) {
+					cs[i].version = v
+				}
 			}
 			pending = out.UnprocessedKeys
 			if len(pending) > 0 {
@@ -213,11 +233,18 @@ func (m *Migration) tombstone(tkey Item) Item {
 	return t
 }
 
-// applyVersioned writes each change conditionally: a replicated value wins
-// only over an absent item, a tombstone, an item without the version attribute,
-// or one whose version is not newer. Equal versions win so that two source
-// writes carrying the same version are both replicated in order; direct writes on
-// the target must therefore use strictly newer versions to be kept.
+// applyVersioned writes each change conditionally. A change carries, as its
+// version, the highest version among its records' old and new images: what the
+// target holds if it followed the source. The replicated value (or delete) wins
+// over an absent item, a tombstone, an item without a version, an item whose
+// version has another type than the source's, and an item whose version is not
+// newer than that. It loses only to a target item with a strictly newer version
+// of the same type, which only a direct write to the target makes; a change
+// whose images carry no version at all loses to any versioned target item for
+// the same reason. Equal versions win, so that two source writes carrying the
+// same version are both replicated in order: direct writes on the target must
+// use strictly newer versions to be kept. Losses are counted (skipped) and
+// logged at INFO with a count.
 func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cap(m.itemSem))
@@ -227,8 +254,9 @@ func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones 
 			values := Item{}
 			cond := "attribute_not_exists(#v)"
 			if c.version != nil {
-				cond += " OR #v <= :v"
+				cond += " OR NOT attribute_type(#v, :t) OR #v <= :v"
 				values[":v"] = c.version
+				values[":t"] = sAV(attrType(c.version))
 			}
 			var err error
 			switch {
@@ -254,6 +282,14 @@ func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones 
 	return nil
 }
 
+// attrType is the DynamoDB type name of a version value (N or S).
+func attrType(v types.AttributeValue) string {
+	if _, ok := v.(*types.AttributeValueMemberS); ok {
+		return "S"
+	}
+	return "N"
+}
+
 func emptyToNil(v Item) Item {
 	if len(v) == 0 {
 		return nil
@@ -265,7 +301,7 @@ func emptyToNil(v Item) Item {
 // holds what must win, and is not an error.
 func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, names map[string]string, values Item) error {
 	return m.conditionalWrite(ctx, func(ctx context.Context) (*types.ConsumedCapacity, error) {
-		out, err := call(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
+		out, err := callWrite(ctx, m.log, "PutItem target", func(ctx context.Context) (*dynamodb.PutItemOutput, error) {
 			return m.dst.PutItem(ctx, &dynamodb.PutItemInput{
 				TableName:                 &m.cfg.Target.Table,
 				Item:                      item,
@@ -285,7 +321,7 @@ func (m *Migration) conditionalPut(ctx context.Context, item Item, cond string, 
 // conditionalDelete deletes one item under a condition, like conditionalPut.
 func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string, names map[string]string, values Item) error {
 	return m.conditionalWrite(ctx, func(ctx context.Context) (*types.ConsumedCapacity, error) {
-		out, err := call(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
+		out, err := callWrite(ctx, m.log, "DeleteItem target", func(ctx context.Context) (*dynamodb.DeleteItemOutput, error) {
 			return m.dst.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 				TableName:                 &m.cfg.Target.Table,
 				Key:                       key,
@@ -325,7 +361,7 @@ func (m *Migration) conditionalWrite(ctx context.Context, send func(context.Cont
 // batchWrite writes requests (unique keys) in BatchWriteItem calls of 25, in
 // parallel up to WriteConcurrency. Every UnprocessedItems entry is resubmitted
 // with backoff until it is written; only a long stretch with no progress at all
-// fails the run, loudly.
+// fails the run, loudly. It returns nil only when every request was written.
 func (m *Migration) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for len(reqs) > 0 {
@@ -333,7 +369,12 @@ func (m *Migration) batchWrite(ctx context.Context, reqs []types.WriteRequest) e
 		chunk := reqs[:n]
 		reqs = reqs[n:]
 		if err := acquire(gctx, m.writeSem); err != nil {
-			break
+			// The rest of the page is unwritten: that is an error even if
+			// every chunk sent so far succeeded.
+			if werr := g.Wait(); werr != nil {
+				return werr
+			}
+			return leaseErr(leaseOf(ctx), context.Cause(gctx))
 		}
 		g.Go(func() error {
 			defer func() { <-m.writeSem }()
@@ -350,7 +391,7 @@ func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRe
 		if err := m.writeLim.Wait(ctx); err != nil {
 			return err
 		}
-		out, err := call(ctx, m.log, "BatchWriteItem target", func(ctx context.Context) (*dynamodb.BatchWriteItemOutput, error) {
+		out, err := callWrite(ctx, m.log, "BatchWriteItem target", func(ctx context.Context) (*dynamodb.BatchWriteItemOutput, error) {
 			return m.dst.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 				RequestItems:           map[string][]types.WriteRequest{table: pending},
 				ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,

@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ import (
 // ExclusiveStartKey.
 func (m *Migration) backfillLoop(ctx context.Context) error {
 	for m.cachedPhase() == PhaseBackfilling {
+		if quitting(ctx) {
+			return nil
+		}
 		if err := m.copySegments(ctx); err != nil {
 			return err
 		}
@@ -32,8 +36,8 @@ func (m *Migration) backfillLoop(ctx context.Context) error {
 		if err := m.removeTombstones(ctx); err != nil {
 			return err
 		}
-		if _, _, err := m.st.update(ctx, entryState, update{set: Item{"swept": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
-			return err
+		if ok, err := m.st.updateState(ctx, Item{"swept": &types.AttributeValueMemberBOOL{Value: true}}); err != nil || !ok {
+			return errors.Join(err, m.replacedUnless(ok))
 		}
 		if _, err := m.refresh(ctx); err != nil {
 			return err
@@ -56,7 +60,9 @@ func (m *Migration) copySegments(ctx context.Context) error {
 		return err
 	}
 	done := map[string]bool{}
+	exists := map[string]bool{}
 	for _, e := range entries {
+		exists[sOf(e[attrEntry])] = true
 		if boolOf(e["done"]) {
 			done[sOf(e[attrEntry])] = true
 		}
@@ -75,6 +81,15 @@ func (m *Migration) copySegments(ctx context.Context) error {
 	g.SetLimit(m.cfg.Parallelism)
 	worked := false
 	for _, n := range todo {
+		if quitting(ctx) {
+			break
+		}
+		if !exists[segmentEntry(n)] {
+			if _, err := m.st.initEntry(gctx, segmentEntry(n), nil); err != nil {
+				_ = g.Wait()
+				return err
+			}
+		}
 		l, ck, err := m.st.acquire(gctx, segmentEntry(n), nil)
 		if err != nil {
 			break
@@ -122,7 +137,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(pages)
-		for {
+		for !quitting(gctx) {
 			if err := m.readLim.Wait(gctx); err != nil {
 				return err
 			}
@@ -150,21 +165,21 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 			}
 			start = out.LastEvaluatedKey
 		}
+		return nil
 	})
 	g.Go(func() error {
 		for p := range pages {
 			items := make([]Item, 0, len(p.items))
 			for _, it := range p.items {
-				t, err := m.cfg.Transform.Apply(it)
+				t, err := m.transformItem(it)
 				if err != nil {
 					return err
 				}
 				items = append(items, t)
 			}
-			if err := l.check(); err != nil {
-				return err
-			}
-			if err := m.applyPage(gctx, func(ctx context.Context) error { return m.backfillWrite(ctx, items) }); err != nil {
+			// Every write is fenced by the lease (see call); the page is
+			// checkpointed only when all of them landed.
+			if err := m.backfillWrite(gctx, items); err != nil {
 				return err
 			}
 			u := update{add: map[string]int64{"items": int64(len(items))}}
@@ -204,10 +219,12 @@ func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
 			names := map[string]string{"#hk": m.dstKey[0]}
 			values := Item{}
 			cond := "attribute_not_exists(#hk)"
-			if v, ok := it[m.cfg.VersionAttribute]; ok && m.cfg.VersionAttribute != "" {
-				names["#v"] = m.cfg.VersionAttribute
-				values[":v"] = v
-				cond += " OR #v < :v"
+			if m.cfg.VersionAttribute != "" {
+				if v := m.versionOf(it); v != nil {
+					names["#v"] = m.cfg.VersionAttribute
+					values[":v"] = v
+					cond += " OR #v < :v"
+				}
 			}
 			return m.conditionalPut(gctx, it, cond, names, values)
 		})

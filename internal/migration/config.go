@@ -31,6 +31,7 @@ type DynamoDBAPI interface {
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // StreamsAPI is the part of *dynamodbstreams.Client the engine uses.
@@ -113,6 +114,13 @@ type Config struct {
 	// one; default NEW_AND_OLD_IMAGES.
 	StreamViewType string
 
+	// OverwriteTarget lets a migration start into a target table that already
+	// holds items (a re-run after a loss, say): Start deletes every target item
+	// after the capture and before the backfill, so the target ends equal to
+	// the source. Without it Start refuses a target that holds items
+	// (ErrTargetNotEmpty), since the backfill never replaces what it finds.
+	OverwriteTarget bool
+
 	// Throughput limits in capacity units per second, 0 = unlimited. Charged
 	// with the ConsumedCapacity DynamoDB reports.
 	MaxReadUnits  float64
@@ -122,6 +130,14 @@ type Config struct {
 	Parallelism      int           // segments scanned at once by this process; default min(Segments, 8)
 	WriteConcurrency int           // BatchWriteItem calls in flight (4× as many single-item writes); default 16
 	LeaseDuration    time.Duration // default 30 s
+	// RequestTimeout bounds each request made under a lease, and is the longest
+	// the engine assumes DynamoDB may still apply a write after the client gave
+	// up on it: a new lease owner waits this long past the previous lease (or
+	// past an abandoned write) before its first write. Default: a third of
+	// LeaseDuration (10 s by default); at most a
+	// third of LeaseDuration is useful, since requests also end at the lease's
+	// safety margin.
+	RequestTimeout   time.Duration
 	PollInterval     time.Duration // idle wait between GetRecords on an open shard; default 250 ms
 	ProgressInterval time.Duration // progress log period; default 5 s
 	Owner            string        // lease owner name; default host-pid-random
@@ -150,6 +166,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LeaseDuration == 0 {
 		c.LeaseDuration = 30 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = c.LeaseDuration / 3
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 250 * time.Millisecond
@@ -202,11 +221,17 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("StreamViewType %q is not a DynamoDB stream view type", c.StreamViewType))
 	}
+	if c.VersionAttribute != "" && c.StreamViewType != "NEW_AND_OLD_IMAGES" {
+		errs = append(errs, fmt.Errorf("VersionAttribute needs a NEW_AND_OLD_IMAGES stream (a delete carries its version only in the old image), not %s", c.StreamViewType))
+	}
 	if c.MaxReadUnits < 0 || c.MaxWriteUnits < 0 {
 		errs = append(errs, errors.New("throughput limits must not be negative"))
 	}
 	if c.LeaseDuration < time.Second {
 		errs = append(errs, errors.New("LeaseDuration must be at least 1s"))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("RequestTimeout must not be negative"))
 	}
 	if err := c.Transform.Validate(); err != nil {
 		errs = append(errs, err)

@@ -20,7 +20,7 @@
 //	s, err := m.Status(ctx)   // phase and totals from the checkpoint table
 //	rep, err := m.Cutover(ctx, migration.CutoverOptions{}) // drain, verify, complete
 //	rep, err := m.Verify(ctx, migration.VerifyFull)
-//	err = m.Forget(ctx)       // delete the checkpoint entries
+//	err = m.Forget(ctx)       // delete the checkpoint entries (a runner of it stops)
 //
 // Every method may run in several processes at once: segments and shards are
 // shared through leases in the checkpoint table, and a killed worker's work is
@@ -28,11 +28,15 @@
 //
 // # Correctness
 //
+// Each promise below is checked by the test named after it (hardening_test.go,
+// live_test.go, workers_test.go, faults_test.go, emulator_test.go).
+//
 // Capture comes first: the stream is enabled (or adopted) and ENABLED before
 // the first Scan page is read, and every shard is read from TRIM_HORIZON, so
 // each write after Start is in the scan, in the stream, or both. Per key, the
 // stream's last record is the key's current state; applying a key's records in
-// order therefore ends at the source's state however early the replay starts.
+// order therefore ends at the source's state however early the replay starts
+// (TestLiveMigrationInsertIfAbsent, TestLiveMigrationReplay).
 //
 // The hand-off between backfill and stream is chosen with Config.HandOff; see
 // HandOffInsertIfAbsent (default: stream applied during the backfill, backfill
@@ -42,26 +46,87 @@
 // when the backfill fits well inside the retention; the engine fails rather
 // than skip if it does not).
 //
+// A new migration starts only into an empty target, or with
+// Config.OverwriteTarget, which empties the target after the capture; the
+// backfill never replaces an item it finds, so leftovers would stay stale
+// (TestDefect04NonEmptyTargetIsRefused, TestDefect04OverwriteTargetEndsExact).
+//
 // Per shard, records are applied page by page in order, deduplicated per key
-// within the page (the last record wins), and the page's last sequence number is
-// checkpointed only after the page is written; a child shard is read only after
-// its parent is finished. Checkpoints are conditional on the lease owner, and
-// writes stop a third of a lease before it could expire (fencing against a paused
-// worker).
+// within the page (the last record wins), and a page's last sequence number (or
+// a Scan page's LastEvaluatedKey) is checkpointed only after every write of the
+// page landed: a write that did not land is an error, never a gap
+// (TestDefect01PartlyWrittenPageIsAnError). A child shard is read only after its
+// parent is finished (TestReadyShardsLineage, TestEmulatorShardSplits).
+//
+// Fencing, per request: segments and shards are held through leases in the
+// checkpoint table, renewed every third of Config.LeaseDuration. Every request
+// made under a lease is checked against it before it is sent and carries a
+// deadline at the lease's safety margin (a third of a lease before expiry,
+// left for clock skew) and at most Config.RequestTimeout away; a lease that is
+// not renewed by its margin is lost, its page is abandoned unchecked, and no
+// request of it is sent or stays in flight after that
+// (TestDefect02NoWriteAfterTheLeaseCouldHaveExpired). A new owner waits out the
+// previous lease plus a request lifetime (Config.RequestTimeout, the longest the
+// engine assumes DynamoDB may still apply a write its client gave up on) before
+// its first write, and a worker that gave up a write in flight waits as long
+// before its next one. A stop (a run's stop condition) lets the pages in hand
+// finish; a caller's deadline ends every request at once
+// (TestDefect10TimeoutIsHonoured). Two workers sharing a migration while leases
+// change hands under slow, throttled writes end exact
+// (TestFaultLeasesChangeHandsUnderSlowThrottledWrites, TestTwoWorkersAtOnce,
+// TestKilledWorkersResume).
+//
+// Generations: every entry of a migration belongs to the generation chosen
+// when its state entry was created, and every lease, checkpoint and state write
+// is conditional on it; an entry is created only while the state still carries
+// its generation (one transaction). Forget records when the last request of
+// the forgotten migration's leases could land, and a migration started again
+// under the same id waits for that. A worker refreshes the state entry at
+// least every second while it runs and stops with ErrMigrationReplaced when the
+// generation or the settings' fingerprint changed
+// (TestDefect05ReplacedMigrationStopsItsOldRunner).
+//
+// Nothing is written once a migration is completed, or cutting over (except by
+// the cutover's own drain) (TestDefect06NoWritesAfterCutover). Cutover drains
+// the stream, verifies, and checks that no record arrived during the
+// verification; on any failure the phase goes back to syncing so that runners
+// resume (TestDefect09FailedCutoverHandsBackToRunners,
+// TestDefect09WriteDuringVerificationFailsTheCutover).
 //
 // Loss is never skipped: TrimmedDataAccessException at a checkpointed
 // position, a known shard that vanished before it was read to its end, a
-// changed or disabled source stream, or a never-read shard older than the
-// retention set the phase to failed and return a *LossError wrapping
-// ErrRebackfillRequired. Expired iterators are re-acquired
-// AFTER_SEQUENCE_NUMBER of the last applied record.
+// changed or disabled source stream, a never-read shard that may be older than
+// the retention, or no worker listing the shard tree for longer than the
+// retention (a shard created and trimmed unseen) set the phase to failed and
+// return a *LossError wrapping ErrRebackfillRequired (TestLossTrimmedStreamFailsLoudly,
+// TestLossVanishedShardFailsLoudly, TestLossChangedStreamARNFailsLoudly,
+// TestDefect08ListingGapLongerThanRetentionIsLoss). A shard first listed after
+// a gap counts as created at the previous listing, and a child no later than
+// its parent's finish (TestDefect08NewShardAge). A trimmed read on a shard of
+// which nothing was applied, within a day of the capture, is no loss: the
+// trimmed records predate the capture, so the reader starts again at the oldest
+// record (TestDefect07IdleShardTrimmedIsNoLoss). Expired iterators are
+// re-acquired AFTER_SEQUENCE_NUMBER of the last applied record
+// (TestEmulatorExpiredIterators).
 //
 // Throttling is retried with jittered backoff, transient 5xx a bounded number of
 // times, every UnprocessedItems entry until written; anything else fails the
-// call loudly, and every run resumes from its checkpoints. Numbers stay decimal
-// strings and binary stays bytes: items are raw AttributeValues end to end.
+// call loudly, and every run resumes from its checkpoints
+// (TestFaultsThrottlingUnprocessedServerErrors). Numbers stay decimal strings and
+// binary stays bytes: items are raw AttributeValues end to end (TestFidelity).
+// An item the transform cannot write (a rename collision, over 400 KB) stops the
+// migration with an *ItemError naming the item and what to change
+// (TestDefect09UnwritableItemNamesItsKey).
 //
 // With Config.VersionAttribute, replicated writes only win over an older
 // version (conditional writes on the target), for the gradual traffic shift in
-// which the application already writes some items to the target directly.
+// which the application already writes some items to the target directly. It
+// needs a NEW_AND_OLD_IMAGES stream (TestDefect03VersionModeNeedsOldImages): a
+// change is compared with the highest version among its old and new images,
+// so a write that removes or retypes the version still replicates, and only a
+// strictly newer version of the same type on the target (a direct write) wins;
+// a number or a string orders, any other type counts as no version
+// (TestDefect03VersionRemovedOrRetypedStillReplicates,
+// TestVersionAttributeWithDirectTargetWrites). Skipped writes are counted and
+// logged at INFO.
 package migration

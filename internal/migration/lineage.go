@@ -17,11 +17,28 @@ type shardCheckpoint struct {
 	Parent   string
 	Seq      string // last applied sequence number; "" = nothing applied yet
 	Finished bool   // read to its end (null NextShardIterator) and every record applied
-	SeenAt   int64  // unix ms when a worker first listed it
+	SeenAt   int64  // unix ms: it may have existed since (see newShardSeenAt)
+	DoneAt   int64  // unix ms when it was read to its end
 	Owner    string
 	LeaseMs  int64
 	Applied  int64
 	LastMs   int64 // ApproximateCreationDateTime of the last applied record, unix ms
+}
+
+// newShardSeenAt is the registration age of a shard first listed at now: the
+// previous listing (listedAt, or the capture) did not show it, so it may have
+// been created right after that; a child whose parent was read to its end is no
+// younger than that end. The earliest of these bounds is kept, so the 24 h
+// retention check never takes a shard for younger than it may be.
+func newShardSeenAt(now, listedAt int64, parent shardCheckpoint) int64 {
+	seen := now
+	if listedAt > 0 {
+		seen = min(seen, listedAt)
+	}
+	if parent.Finished && parent.DoneAt > 0 {
+		seen = min(seen, parent.DoneAt)
+	}
+	return seen
 }
 
 // readyShards returns the listed shards that may be read now, in a stable

@@ -23,6 +23,14 @@ var ErrRebackfillRequired = errors.New("re-backfill required")
 // the checkpoint table with different fingerprinted settings.
 var ErrConfigChanged = errors.New("migration settings changed")
 
+// ErrTargetNotEmpty is returned by Start when a new migration's target table
+// already holds items and Config.OverwriteTarget is not set.
+var ErrTargetNotEmpty = errors.New("the target table already holds items")
+
+// ErrStreamView is returned by Start when the source stream's view type cannot
+// serve the migration (version mode needs NEW_AND_OLD_IMAGES).
+var ErrStreamView = errors.New("the source stream's view type does not fit")
+
 // ErrNotStarted is returned by Status for a migration with no entries in the
 // checkpoint table (never started, or forgotten).
 var ErrNotStarted = errors.New("has not been started")
@@ -54,9 +62,10 @@ type Migration struct {
 	srcKey   []string // source key attribute names, hash first
 	dstKey   []string // target key attribute names, hash first
 
-	phase     atomic.Value // Phase, refreshed from the state entry
-	swept     atomic.Bool  // tombstones swept after the backfill
-	streamARN atomic.Value // string
+	phase      atomic.Value // Phase, refreshed from the state entry
+	capturedAt atomic.Int64 // unix ms of the stream capture, from the state entry
+	swept      atomic.Bool  // tombstones swept after the backfill
+	streamARN  atomic.Value // string
 
 	copied        atomic.Int64 // items this process backfilled
 	applied       atomic.Int64 // stream records this process applied
@@ -90,7 +99,7 @@ func New(cfg Config) (*Migration, error) {
 		readers: map[string]*reader{},
 		st: &store{
 			c: cfg.CheckpointClient, table: cfg.CheckpointTable, id: cfg.ID,
-			owner: cfg.Owner, lease: cfg.LeaseDuration, log: cfg.Logger, now: time.Now,
+			owner: cfg.Owner, lease: cfg.LeaseDuration, reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: time.Now,
 		},
 	}
 	m.phase.Store(Phase(""))
@@ -178,6 +187,19 @@ func (m *Migration) Start(ctx context.Context) error {
 	if err := m.prepare(ctx); err != nil {
 		return err
 	}
+	fresh, err := m.st.fresh(ctx)
+	if err != nil {
+		return err
+	}
+	if fresh {
+		// Refusals come before anything is created or changed.
+		if err := m.checkTarget(ctx); err != nil {
+			return err
+		}
+		if err := m.checkSourceStream(ctx); err != nil {
+			return err
+		}
+	}
 	if err := m.st.ensureTable(ctx); err != nil {
 		return err
 	}
@@ -206,27 +228,163 @@ func (m *Migration) Start(ctx context.Context) error {
 		return err
 	}
 	if st != nil {
-		return m.checkState(ctx, st)
+		return m.adopt(ctx, st)
+	}
+	if err := m.awaitRetired(ctx); err != nil {
+		return err
 	}
 	arn, estimate, err := m.captureStream(ctx)
 	if err != nil {
 		return err
 	}
+	if m.cfg.OverwriteTarget {
+		// After the capture, so that every later source write is in the
+		// stream; before the state entry, so that an interrupted clear is
+		// redone by the next Start.
+		if err := m.clearTarget(ctx); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
 	if _, err := m.st.putIfAbsent(ctx, entryState, Item{
-		"phase":      sAV(string(PhaseBackfilling)),
-		"streamArn":  sAV(arn),
-		"capturedAt": nAV(now.UnixMilli()),
-		"estimate":   nAV(estimate),
-		"updatedAt":  nAV(now.UnixMilli()),
+		attrGen:       sAV(newGeneration(now)),
+		"fingerprint": cfgItem["fingerprint"],
+		"phase":       sAV(string(PhaseBackfilling)),
+		"streamArn":   sAV(arn),
+		"capturedAt":  nAV(now.UnixMilli()),
+		"listedAt":    nAV(now.UnixMilli()),
+		"estimate":    nAV(estimate),
+		"updatedAt":   nAV(now.UnixMilli()),
 	}); err != nil {
 		return err
 	}
 	if st, err = m.st.get(ctx, entryState); err != nil {
 		return err
 	}
+	if st == nil {
+		return fmt.Errorf("migration %q: %w while it started", m.cfg.ID, ErrMigrationReplaced)
+	}
 	m.log.Info("migration started", "id", m.cfg.ID, "stream_arn", sOf(st["streamArn"]), "estimated_items", estimate, "hand_off", string(m.cfg.HandOff))
+	return m.adopt(ctx, st)
+}
+
+// adopt takes the state entry's generation as this worker's (or checks that it
+// did not change) and checks the state.
+func (m *Migration) adopt(ctx context.Context, st Item) error {
+	if err := m.sameGeneration(st, true); err != nil {
+		return err
+	}
 	return m.checkState(ctx, st)
+}
+
+// sameGeneration adopts the state entry's generation on first sight and then
+// refuses any other: the migration was forgotten (and perhaps started again with
+// other settings) while this worker ran.
+func (m *Migration) sameGeneration(st Item, settings bool) error {
+	gen := sOf(st[attrGen])
+	if fp := sOf(st["fingerprint"]); settings && fp != m.cfg.fingerprint() {
+		return fmt.Errorf("migration %q: %w: its settings in %s are not the ones this worker was given (fingerprint %s, not %s); restart the worker to load them",
+			m.cfg.ID, ErrMigrationReplaced, m.cfg.CheckpointTable, fp, m.cfg.fingerprint())
+	}
+	if cur := m.st.generation(); cur == "" {
+		m.st.gen.Store(gen)
+	} else if cur != gen {
+		return fmt.Errorf("migration %q: %w: it was started again (generation %s, this worker had %s); this worker stops", m.cfg.ID, ErrMigrationReplaced, gen, cur)
+	}
+	return nil
+}
+
+// replacedUnless is nil when ok, and otherwise says that the state entry of this
+// worker's generation is gone.
+func (m *Migration) replacedUnless(ok bool) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("migration %q: %w", m.cfg.ID, ErrMigrationReplaced)
+}
+
+// awaitRetired waits, before a migration id is used again after Forget, until
+// the last write of the forgotten migration's workers can no longer land.
+func (m *Migration) awaitRetired(ctx context.Context) error {
+	r, err := m.st.get(ctx, entryRetired)
+	if err != nil || r == nil {
+		return err
+	}
+	if wait := time.Until(time.UnixMilli(intOf(r["fenceUntil"]))); wait > 0 {
+		m.log.Info("waiting for the workers of the forgotten migration with this id to stop", "id", m.cfg.ID, "wait", wait.Round(time.Millisecond).String())
+		return sleepCtx(ctx, wait)
+	}
+	return nil
+}
+
+// checkTarget refuses a target that holds items unless OverwriteTarget is set:
+// the backfill only inserts absent keys, so items left from an earlier attempt
+// would stay stale, and items deleted from the source would stay.
+func (m *Migration) checkTarget(ctx context.Context) error {
+	out, err := call(ctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+		return m.dst.Scan(ctx, &dynamodb.ScanInput{TableName: &m.cfg.Target.Table, Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)}, noSDKRetry)
+	})
+	if err != nil {
+		return fmt.Errorf("checking that the target %s is empty: %w", m.cfg.Target.Table, err)
+	}
+	if len(out.Items) == 0 || m.cfg.OverwriteTarget {
+		return nil
+	}
+	return fmt.Errorf("migration %q: %w (%s, for one): a migration copies into an empty table, and its backfill never replaces "+
+		"an item it finds. Empty the target table %s in %s, or let the migration replace its contents (overwrite_target = true: "+
+		"every target item is deleted after the stream is captured, then the source is copied)",
+		m.cfg.ID, ErrTargetNotEmpty, keyString(out.Items[0], m.dstKey), m.cfg.Target.Table, m.cfg.Target.Region)
+}
+
+// checkSourceStream refuses an existing source stream whose view type cannot
+// serve the migration: version mode needs the old images, since a delete
+// carries its version only there.
+func (m *Migration) checkSourceStream(ctx context.Context) error {
+	if m.cfg.VersionAttribute == "" {
+		return nil
+	}
+	t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+	if err != nil {
+		return err
+	}
+	if spec := t.StreamSpecification; spec != nil && aws.ToBool(spec.StreamEnabled) && spec.StreamViewType != types.StreamViewTypeNewAndOldImages {
+		return fmt.Errorf("migration %q: %w: version_attribute needs the source stream to carry old and new images "+
+			"(NEW_AND_OLD_IMAGES), since a delete carries its version only in the old image; the stream of %s is %s. "+
+			"Change the source table's stream_view_type to NEW_AND_OLD_IMAGES before the migration starts, or migrate without a version attribute",
+			m.cfg.ID, ErrStreamView, m.cfg.Source.Table, spec.StreamViewType)
+	}
+	return nil
+}
+
+// clearTarget deletes every item of the target table (OverwriteTarget).
+func (m *Migration) clearTarget(ctx context.Context) error {
+	m.log.Info("overwrite_target: deleting every item of the target before the backfill", "table", m.cfg.Target.Table)
+	var deleted int64
+	var start Item
+	for {
+		out, err := call(ctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+			return m.dst.Scan(ctx, &dynamodb.ScanInput{
+				TableName: &m.cfg.Target.Table, ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
+				ProjectionExpression: aws.String(projection(m.dstKey)), ExpressionAttributeNames: projectionNames(m.dstKey),
+			}, noSDKRetry)
+		})
+		if err != nil {
+			return err
+		}
+		reqs := make([]types.WriteRequest, len(out.Items))
+		for i, k := range out.Items {
+			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+		}
+		if err := m.batchWrite(ctx, reqs); err != nil {
+			return err
+		}
+		deleted += int64(len(reqs))
+		if out.LastEvaluatedKey == nil {
+			m.log.Info("target emptied", "table", m.cfg.Target.Table, "deleted", deleted)
+			return nil
+		}
+		start = out.LastEvaluatedKey
+	}
 }
 
 // captureStream enables or adopts the source stream and waits until it is ENABLED.
@@ -250,6 +408,9 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int
 				return "", 0, fmt.Errorf("enabling the stream on %s: %w", m.cfg.Source.Table, err)
 			}
 		} else if arn := aws.ToString(t.LatestStreamArn); arn != "" {
+			if m.cfg.VersionAttribute != "" && spec.StreamViewType != types.StreamViewTypeNewAndOldImages {
+				return "", 0, m.checkSourceStream(ctx)
+			}
 			if v := spec.StreamViewType; v == types.StreamViewTypeKeysOnly || v == types.StreamViewTypeOldImage {
 				m.log.Warn("the source stream carries no new images; every changed item will be re-read from the source", "view_type", string(v))
 			}
@@ -272,6 +433,7 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int
 func (m *Migration) checkState(ctx context.Context, st Item) error {
 	phase := Phase(sOf(st["phase"]))
 	m.phase.Store(phase)
+	m.capturedAt.Store(intOf(st["capturedAt"]))
 	m.swept.Store(boolOf(st["swept"]))
 	pinned := sOf(st["streamArn"])
 	m.streamARN.Store(pinned)
@@ -294,17 +456,29 @@ func (m *Migration) checkState(ctx context.Context, st Item) error {
 	return nil
 }
 
-// refresh re-reads the state entry.
-func (m *Migration) refresh(ctx context.Context) (Item, error) {
+// refresh re-reads the state entry, and fails when the migration was
+// forgotten or started again with other settings.
+func (m *Migration) refresh(ctx context.Context) (Item, error) { return m.refreshState(ctx, true) }
+
+// refreshState is refresh; settings false skips the settings check, for
+// read-only callers (plan-time Pending) whose configuration may have changed.
+func (m *Migration) refreshState(ctx context.Context, settings bool) (Item, error) {
 	st, err := m.st.get(ctx, entryState)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
+		if m.st.generation() != "" {
+			return nil, fmt.Errorf("migration %q: %w: its state is gone from %s; this worker stops", m.cfg.ID, ErrMigrationReplaced, m.cfg.CheckpointTable)
+		}
 		return nil, fmt.Errorf("migration %q has not been started (no state in %s)", m.cfg.ID, m.cfg.CheckpointTable)
+	}
+	if err := m.sameGeneration(st, settings); err != nil {
+		return nil, err
 	}
 	m.phase.Store(Phase(sOf(st["phase"])))
 	m.swept.Store(boolOf(st["swept"]))
+	m.capturedAt.Store(intOf(st["capturedAt"]))
 	// A process that did not call Start (plan-time Pending, say) reads the pinned stream here.
 	m.streamARN.Store(sOf(st["streamArn"]))
 	if Phase(sOf(st["phase"])) == PhaseFailed {
@@ -326,11 +500,13 @@ func (m *Migration) fail(ctx context.Context, reason string) error {
 }
 
 // Forget deletes every checkpoint entry of this migration. It does not touch
-// the source, the target or the stream.
+// the source, the target or the stream. It leaves one small "retired" entry
+// saying until when a worker of the forgotten migration could still write, so
+// that a migration started again under the same id waits for that first.
 func (m *Migration) Forget(ctx context.Context) error {
 	_, err := describeTable(ctx, m.st.c, m.st.table)
 	if isNotFound(err) {
 		return nil
 	}
-	return m.st.deleteAll(ctx)
+	return m.st.retire(ctx)
 }

@@ -59,17 +59,66 @@ func noSDKRetryStreams(o *dynamodbstreams.Options) { o.Retryer = aws.NopRetryer{
 
 // call runs f until it succeeds, fails with a non-retryable error, or the retry
 // budget for throttling or transient errors is spent. op names the call in errors.
+//
+// Under a lease (ctx derived from a lease's context), every attempt is checked
+// against the lease first and carries a deadline at the lease's safety margin
+// and at most Config.RequestTimeout away: no attempt is sent once the lease
+// could have been lost, and none stays in flight past it.
 func call[T any](ctx context.Context, log Logger, op string, f func(context.Context) (T, error)) (T, error) {
+	return callx(ctx, log, op, false, f)
+}
+
+// callWrite is call for writes to the target: it waits out the lease's fence
+// before each attempt, and an attempt given up in flight (the server may still
+// apply it) delays the lease's next write by a request lifetime.
+func callWrite[T any](ctx context.Context, log Logger, op string, f func(context.Context) (T, error)) (T, error) {
+	return callx(ctx, log, op, true, f)
+}
+
+func callx[T any](ctx context.Context, log Logger, op string, write bool, f func(context.Context) (T, error)) (T, error) {
 	var zero T
+	l := leaseOf(ctx)
 	start := time.Now()
 	transient := 0
 	for attempt := 0; ; attempt++ {
-		out, err := f(ctx)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if l != nil {
+			if write {
+				if err := l.awaitFence(ctx); err != nil {
+					return zero, leaseErr(l, err)
+				}
+			}
+			var err error
+			if actx, cancel, err = l.bound(ctx); err != nil {
+				return zero, leaseErr(l, err)
+			}
+			if l.s.reqTimeout > 0 {
+				var c2 context.CancelFunc
+				actx, c2 = context.WithTimeout(actx, l.s.reqTimeout)
+				c1 := cancel
+				cancel = func() { c2(); c1() }
+			}
+		}
+		out, err := f(actx)
+		timedOut := err != nil && actx.Err() != nil
+		cancel()
 		if err == nil {
 			return out, nil
 		}
+		if timedOut && write && l != nil {
+			// The request may still be applied by the server: no later write
+			// of this lease may be sent before it can no longer land.
+			l.abandon(time.Now())
+		}
 		if ctx.Err() != nil {
-			return zero, ctx.Err()
+			return zero, leaseErr(l, context.Cause(ctx))
+		}
+		if timedOut && l != nil {
+			if err := l.check(); err != nil {
+				return zero, leaseErr(l, err)
+			}
+			log.Debug("request timed out; retrying", "op", op)
+			continue
 		}
 		switch {
 		case isThrottle(err):
@@ -86,9 +135,18 @@ func call[T any](ctx context.Context, log Logger, op string, f func(context.Cont
 			return zero, fmt.Errorf("%s: %w", op, err)
 		}
 		if err := sleepCtx(ctx, backoff(attempt, maxBackoff)); err != nil {
-			return zero, err
+			return zero, leaseErr(l, context.Cause(ctx))
 		}
 	}
+}
+
+// leaseErr prefers the lease's own reason (errLeaseLost) over the plain
+// cancellation that its context reports.
+func leaseErr(l *lease, err error) error {
+	if l != nil && l.lost() {
+		return context.Cause(l.ctx)
+	}
+	return err
 }
 
 func isConditionFailed(err error) bool {

@@ -18,7 +18,11 @@ var ErrVerificationFailed = errors.New("verification found differences")
 // run works on the migration (backfill segments and stream shards, sharing
 // both with other workers through leases) until stop reports true, ctx ends, or
 // an error occurs. Leases are released on return.
-func (m *Migration) run(ctx context.Context, stop func() bool) error {
+//
+// Nothing is written once the migration is completed or cutting over (the
+// application may write to the target by then): run returns at once in those
+// phases, except for Drain (draining), which is the cutover's own step.
+func (m *Migration) run(ctx context.Context, stop func() bool, draining bool) error {
 	if err := m.prepare(ctx); err != nil {
 		return err
 	}
@@ -29,9 +33,16 @@ func (m *Migration) run(ctx context.Context, stop func() bool) error {
 	if err := m.checkState(ctx, st); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	switch p := m.cachedPhase(); {
+	case p == PhaseCompleted:
+		return nil
+	case p == PhaseCuttingOver && !draining:
+		return nil
+	}
+	quit := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, quitKey{}, quit))
 	errc := make(chan error, 4)
-	var wg sync.WaitGroup
+	var wg, workers sync.WaitGroup
 	// Cancel first, then wait: readers release their leases on the way out.
 	defer func() { cancel(); wg.Wait() }()
 	report := func(err error) {
@@ -43,8 +54,9 @@ func (m *Migration) run(ctx context.Context, stop func() bool) error {
 		}
 	}
 	wg.Add(3)
-	go func() { defer wg.Done(); report(m.backfillLoop(ctx)) }()
-	go func() { defer wg.Done(); report(m.streamLoop(ctx, errc)) }()
+	workers.Add(2)
+	go func() { defer wg.Done(); defer workers.Done(); report(m.backfillLoop(ctx)) }()
+	go func() { defer wg.Done(); defer workers.Done(); report(m.streamLoop(ctx, errc)) }()
 	go func() { defer wg.Done(); m.progressLoop(ctx) }()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -60,9 +72,50 @@ func (m *Migration) run(ctx context.Context, stop func() bool) error {
 				return err
 			}
 			if stop() {
-				return nil
+				return m.finishPages(ctx, quit, &workers, errc)
 			}
 		}
+	}
+}
+
+type quitKey struct{}
+
+// quitting reports whether the run that ctx belongs to is stopping: workers
+// finish the page in hand (so that none of its writes is abandoned in flight)
+// and take no new one.
+func quitting(ctx context.Context) bool {
+	q, _ := ctx.Value(quitKey{}).(chan struct{})
+	if q == nil {
+		return false
+	}
+	select {
+	case <-q:
+		return true
+	default:
+		return false
+	}
+}
+
+// finishPages lets the workers write the pages in hand and checkpoint them,
+// then returns. Their writes stay fenced by their leases and bounded by ctx (the
+// caller's deadline); past a lease duration the pages are abandoned instead.
+func (m *Migration) finishPages(ctx context.Context, quit chan struct{}, workers *sync.WaitGroup, errc <-chan error) error {
+	close(quit)
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	t := time.NewTimer(m.cfg.LeaseDuration)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		m.log.Warn("pages still in flight after a lease duration; abandoning them", "id", m.cfg.ID)
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
 	}
 }
 
@@ -70,7 +123,7 @@ func (m *Migration) run(ctx context.Context, stop func() bool) error {
 // over (also when other workers copied some segments). With
 // HandOffInsertIfAbsent the stream is applied at the same time.
 func (m *Migration) Backfill(ctx context.Context) error {
-	return m.run(ctx, m.backfillDone)
+	return m.run(ctx, m.backfillDone, false)
 }
 
 // CatchUp applies everything written to the source before it was called, and
@@ -87,7 +140,7 @@ func (m *Migration) CatchUp(ctx context.Context) error {
 		}
 		ok, _ := m.caughtUp(since, false)
 		return ok
-	})
+	}, false)
 }
 
 // Run keeps the target in sync until the migration reaches cutting_over or
@@ -96,7 +149,7 @@ func (m *Migration) Run(ctx context.Context) error {
 	return m.run(ctx, func() bool {
 		p := m.cachedPhase()
 		return p == PhaseCuttingOver || p == PhaseCompleted
-	})
+	}, false)
 }
 
 // Drain applies the stream until every shard is read to its end, or until
@@ -118,7 +171,7 @@ func (m *Migration) Drain(ctx context.Context, quiet time.Duration) error {
 		}
 		last := time.UnixMilli(max(m.lastRecordsMs.Load(), since.UnixMilli()))
 		return time.Since(last) >= quiet
-	})
+	}, true)
 }
 
 // CutoverOptions tune Cutover.
@@ -127,10 +180,17 @@ type CutoverOptions struct {
 	Verify VerifyMode    // default VerifyFull
 }
 
+// ErrSourceStillWritten is returned by Cutover when the source stream received
+// records after the drain: writes to the source have not stopped.
+var ErrSourceStillWritten = errors.New("the source is still being written")
+
 // Cutover marks the migration cutting_over (runners stop), drains the stream,
-// removes leftover tombstones, verifies, and marks it completed. Writes to the
-// source must have stopped. On a verification difference it returns the report
-// and ErrVerificationFailed and stays in cutting_over, so it can be re-run.
+// removes leftover tombstones, verifies, checks that the stream stayed quiet
+// through the verification, and marks the migration completed. Writes to the
+// source must have stopped. On any failure (a verification difference reports
+// ErrVerificationFailed with the report, records that arrived meanwhile
+// ErrSourceStillWritten) the phase goes back to syncing, so runners resume and
+// the cutover can be run again.
 func (m *Migration) Cutover(ctx context.Context, opts CutoverOptions) (Report, error) {
 	if opts.Quiet == 0 {
 		opts.Quiet = 10 * time.Second
@@ -155,6 +215,23 @@ func (m *Migration) Cutover(ctx context.Context, opts CutoverOptions) (Report, e
 	if !ok {
 		return Report{}, fmt.Errorf("migration %q cannot cut over in phase %s: the backfill must be complete", m.cfg.ID, sOf(st["phase"]))
 	}
+	rep, err := m.cutover(ctx, opts)
+	if err != nil {
+		// Runners stopped when the phase became cutting_over: hand the
+		// migration back to them (a loss has set it to failed instead).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if back, perr := m.st.setPhase(rctx, PhaseSyncing, nil, PhaseCuttingOver); perr != nil {
+			m.log.Error("the cutover failed and the phase could not be set back to syncing; run the cutover again", "id", m.cfg.ID, "error", perr.Error())
+		} else if back {
+			m.phase.Store(PhaseSyncing)
+		}
+		return rep, err
+	}
+	return rep, nil
+}
+
+func (m *Migration) cutover(ctx context.Context, opts CutoverOptions) (Report, error) {
 	m.log.Info("cutting over: draining the stream", "id", m.cfg.ID, "quiet", opts.Quiet.String())
 	if err := m.Drain(ctx, opts.Quiet); err != nil {
 		return Report{}, err
@@ -165,6 +242,7 @@ func (m *Migration) Cutover(ctx context.Context, opts CutoverOptions) (Report, e
 		}
 	}
 	var rep Report
+	var err error
 	if opts.Verify != VerifyNone {
 		if rep, err = m.Verify(ctx, opts.Verify); err != nil {
 			return rep, err
@@ -173,8 +251,22 @@ func (m *Migration) Cutover(ctx context.Context, opts CutoverOptions) (Report, e
 			return rep, fmt.Errorf("migration %q: %w: %d mismatched items, %d source vs %d target items", m.cfg.ID, ErrVerificationFailed, rep.Mismatched, rep.SourceItems, rep.TargetItems)
 		}
 	}
-	if _, err := m.st.setPhase(ctx, PhaseCompleted, Item{"completedAt": nAV(time.Now().UnixMilli())}, PhaseCuttingOver); err != nil {
+	// The drain ended on a quiet stream; a record that arrived since (during
+	// the verification, say) was neither applied nor necessarily verified.
+	p, err := m.Pending(ctx)
+	if err != nil {
 		return rep, err
+	}
+	if p.Records > 0 {
+		return rep, fmt.Errorf("migration %q: %w: %d records arrived on the source stream after the drain (the oldest %s ago); "+
+			"stop every writer of the source, then cut over again", m.cfg.ID, ErrSourceStillWritten, p.Records, p.OldestAge.Round(time.Second))
+	}
+	ok, err := m.st.setPhase(ctx, PhaseCompleted, Item{"completedAt": nAV(time.Now().UnixMilli())}, PhaseCuttingOver)
+	if err != nil {
+		return rep, err
+	}
+	if !ok {
+		return rep, fmt.Errorf("migration %q left the cutting_over phase during the cutover (another process changed it); run the cutover again", m.cfg.ID)
 	}
 	m.phase.Store(PhaseCompleted)
 	m.log.Info("migration completed", "id", m.cfg.ID)
@@ -207,6 +299,9 @@ func (m *Migration) Status(ctx context.Context) (Status, error) {
 	}
 	if st == nil {
 		return Status{}, fmt.Errorf("migration %q: %w", m.cfg.ID, ErrNotStarted)
+	}
+	if err := m.sameGeneration(st, false); err != nil {
+		return Status{}, err
 	}
 	s := Status{
 		Phase:          Phase(sOf(st["phase"])),
@@ -267,7 +362,7 @@ const pendingPageBudget = 20
 // so `terraform plan` can call it.
 func (m *Migration) Pending(ctx context.Context) (Pending, error) {
 	p := Pending{Complete: true}
-	if _, err := m.refresh(ctx); err != nil {
+	if _, err := m.refreshState(ctx, false); err != nil {
 		return p, err
 	}
 	listing, err := m.listShards(ctx)
@@ -336,13 +431,18 @@ func (m *Migration) Pending(ctx context.Context) (Pending, error) {
 func (m *Migration) progressLoop(ctx context.Context) {
 	t := time.NewTicker(m.cfg.ProgressInterval)
 	defer t.Stop()
-	prevCopied, prevApplied := int64(-1), m.applied.Load()
+	prevCopied, prevApplied, prevSkipped := int64(-1), m.applied.Load(), m.skipped.Load()
 	prevAt := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if skipped := m.skipped.Load(); skipped > prevSkipped {
+			m.log.Info("conditional writes skipped: the target already held the item (insert-if-absent backfill) or a newer version (version_attribute)",
+				"id", m.cfg.ID, "skipped", skipped-prevSkipped, "skipped_total", skipped)
+			prevSkipped = skipped
 		}
 		now := time.Now()
 		dt := now.Sub(prevAt).Seconds()

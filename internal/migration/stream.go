@@ -42,8 +42,12 @@ type shardSnapshot struct {
 func (m *Migration) streamLoop(ctx context.Context, errc chan<- error) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for i := 0; ; i++ {
-		if _, err := m.refresh(ctx); err != nil {
+	for i := 0; !quitting(ctx); i++ {
+		st, err := m.refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if err := m.checkListingGap(ctx, st); err != nil {
 			return err
 		}
 		if i%streamCheckEvery == streamCheckEvery-1 {
@@ -51,13 +55,35 @@ func (m *Migration) streamLoop(ctx context.Context, errc chan<- error) error {
 				return err
 			}
 		}
-		if err := m.scheduleShards(ctx, &wg, errc); err != nil {
+		if err := m.scheduleShards(ctx, &wg, errc, intOf(st["listedAt"])); err != nil {
 			return err
 		}
 		if err := sleepCtx(ctx, shardListInterval); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// listedEvery is how often the state's "listedAt" (when a worker last listed
+// the shard tree) is brought forward.
+const listedEvery = time.Minute
+
+// checkListingGap fails the migration when no worker listed the shard tree for
+// longer than the stream keeps records: a shard created and trimmed in that
+// time was never seen, and its records are lost. A migration applied only by
+// `terraform apply` (sync = "apply") that is left alone for a day ends here.
+func (m *Migration) checkListingGap(ctx context.Context, st Item) error {
+	listed := intOf(st["listedAt"])
+	if listed == 0 {
+		listed = intOf(st["capturedAt"])
+	}
+	if gap := time.Since(time.UnixMilli(listed)); gap > retentionSafety {
+		return m.fail(ctx, fmt.Sprintf("no worker read the source stream for %s (since %s), longer than its 24 h retention: "+
+			"shards created and trimmed in that time were never read. Keep a runner going (sync = \"external\") or apply at least daily",
+			gap.Round(time.Minute), time.UnixMilli(listed).UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 func (m *Migration) checkStreamARN(ctx context.Context) error {
@@ -113,7 +139,13 @@ func (m *Migration) shardCheckpoints(ctx context.Context) (map[string]shardCheck
 	return known, nil
 }
 
-func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) error {
+// scheduleShards lists the shard tree, registers new shards, and starts readers.
+// listedAt is when a worker last listed the tree (the state's "listedAt", or
+// the capture time): a shard absent then may have been created right after it,
+// so that is the age a new shard is registered with ("seenAt"); a child whose
+// parent is finished is no younger than the parent's finish. The retention
+// check in iterator uses it, so a shard's trimmed head is never skipped.
+func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc chan<- error, listedAt int64) error {
 	listing, err := m.listShards(ctx)
 	if err != nil {
 		return err
@@ -127,11 +159,17 @@ func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc
 		if _, ok := known[s.ID]; ok {
 			continue
 		}
-		item := Item{"parent": sAV(s.Parent), "seenAt": nAV(now.UnixMilli())}
-		if _, err := m.st.putIfAbsent(ctx, prefixShard+s.ID, item); err != nil {
+		seen := newShardSeenAt(now.UnixMilli(), listedAt, known[s.Parent])
+		item := Item{"parent": sAV(s.Parent), "seenAt": nAV(seen)}
+		if _, err := m.st.initEntry(ctx, prefixShard+s.ID, item); err != nil {
 			return err
 		}
-		known[s.ID] = shardCheckpoint{ID: s.ID, Parent: s.Parent, SeenAt: now.UnixMilli()}
+		known[s.ID] = shardCheckpoint{ID: s.ID, Parent: s.Parent, SeenAt: seen}
+	}
+	if listedAt > 0 && now.Sub(time.UnixMilli(listedAt)) > listedEvery {
+		if ok, err := m.st.updateState(ctx, Item{"listedAt": nAV(now.UnixMilli())}); err != nil || !ok {
+			return errors.Join(err, m.replacedUnless(ok))
+		}
 	}
 	for _, id := range vanishedShards(listing, known) {
 		if err := m.confirmVanished(ctx, id); err != nil {
@@ -235,6 +273,19 @@ func (m *Migration) iterator(ctx context.Context, ck shardCheckpoint, seq string
 	return aws.ToString(out.ShardIterator), nil
 }
 
+// trimmedBeforeCapture reports whether records trimmed from a shard of which
+// nothing was applied are all older than the capture: trimming removes records
+// older than 24 h, so while the capture (and the shard's registration) is
+// younger than that, no trimmed record can be one the scan missed.
+func (m *Migration) trimmedBeforeCapture(ck shardCheckpoint) bool {
+	captured := m.capturedAt.Load()
+	oldest := captured
+	if ck.SeenAt > 0 {
+		oldest = min(oldest, ck.SeenAt)
+	}
+	return captured > 0 && time.Since(time.UnixMilli(oldest)) < retentionSafety
+}
+
 // classifyReadError turns the errors that mean "records are gone" into a
 // recorded loss. A trimmed position that was never checkpointed (TRIM_HORIZON
 // raced with trimming) is retried by the caller only through iterator, which
@@ -245,7 +296,7 @@ func (m *Migration) classifyReadError(ctx context.Context, shard, seq string, er
 	case errors.As(err, &trimmed) && seq != "":
 		return m.fail(ctx, fmt.Sprintf("shard %s was trimmed past the checkpointed sequence number %s", shard, seq))
 	case errors.As(err, &trimmed):
-		return m.fail(ctx, fmt.Sprintf("shard %s was trimmed before it was read", shard))
+		return m.fail(ctx, fmt.Sprintf("shard %s was trimmed before any of it was read, and its trimmed records may be newer than the capture", shard))
 	case isNotFound(err):
 		return m.fail(ctx, fmt.Sprintf("shard %s or its stream vanished before it was read to its end", shard))
 	}
@@ -262,7 +313,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 	if err != nil {
 		return err
 	}
-	for {
+	for !quitting(ctx) {
 		pollStart := time.Now()
 		out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
 			return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: &iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
@@ -271,6 +322,17 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 		if errors.As(err, &expired) {
 			m.log.Debug("shard iterator expired; re-acquiring after the last applied record", "shard", ck.ID)
 			if iter, err = m.iterator(ctx, ck, seq); err != nil {
+				return err
+			}
+			continue
+		}
+		var trimmed *streamtypes.TrimmedDataAccessException
+		if errors.As(err, &trimmed) && seq == "" && m.trimmedBeforeCapture(ck) {
+			// Nothing of this shard was applied and the trimmed records are
+			// older than the capture (the scan holds their effect): start
+			// again from the new oldest record.
+			m.log.Info("shard trimmed before its first record was applied; the trimmed records predate the capture, reading on from the oldest record", "shard", ck.ID)
+			if iter, err = m.iterator(ctx, ck, ""); err != nil {
 				return err
 			}
 			continue
@@ -289,19 +351,15 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 				return err
 			}
 			tombstones := m.cfg.HandOff == HandOffInsertIfAbsent && m.cachedPhase() == PhaseBackfilling
-			if err := l.check(); err != nil {
+			// Every write of the page is fenced by the lease (see call); an
+			// error leaves the page unapplied and unchecked, to be read again.
+			if err := m.applyChanges(ctx, cs, tombstones); err != nil {
 				return err
 			}
-			if err := m.applyPage(ctx, func(ctx context.Context) error {
-				if err := m.applyChanges(ctx, cs, tombstones); err != nil {
+			if tombstones {
+				if err := m.settleTombstones(ctx, cs); err != nil {
 					return err
 				}
-				if tombstones {
-					return m.settleTombstones(ctx, cs)
-				}
-				return nil
-			}); err != nil {
-				return err
 			}
 			last := out.Records[n-1].Dynamodb
 			seq = aws.ToString(last.SequenceNumber)
@@ -319,7 +377,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			r.mu.Unlock()
 		}
 		if out.NextShardIterator == nil {
-			if _, err := l.save(ctx, update{set: Item{"done": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
+			if _, err := l.save(ctx, update{set: Item{"done": &types.AttributeValueMemberBOOL{Value: true}, "doneAt": nAV(time.Now().UnixMilli())}}); err != nil {
 				return err
 			}
 			r.mu.Lock()
@@ -338,22 +396,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			}
 		}
 	}
-}
-
-// pageTimeout bounds how long a stop waits for the page being written.
-const pageTimeout = 5 * time.Minute
-
-// applyPage writes one page to completion even if ctx ends meanwhile (a stop,
-// a lost lease): a write abandoned in flight could still reach the server after
-// the next reader of the same shard or segment has written newer values. Stops
-// take effect between pages.
-func (m *Migration) applyPage(ctx context.Context, write func(context.Context) error) error {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageTimeout)
-	defer cancel()
-	if err := write(wctx); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return nil
 }
 
 // settleTombstones closes the race between a tombstone written with a stale

@@ -118,3 +118,96 @@ func (t Transform) dropSorted() []string {
 	sort.Strings(d)
 	return d
 }
+
+// MaxItemBytes is DynamoDB's item size limit, 400 KB, counted as DynamoDB
+// counts it (attribute names plus values).
+const MaxItemBytes = 400 * 1024
+
+// ItemError reports a source item that the migration cannot write to the target
+// as configured: its transform fails (a rename that collides with an attribute
+// of the item) or makes the item larger than DynamoDB allows. The migration
+// cannot move past such an item; the message names it and what to change.
+type ItemError struct {
+	Key    string // the item's source key, e.g. pk=S:"k1"
+	Reason string
+}
+
+func (e *ItemError) Error() string {
+	return "item " + e.Key + ": " + e.Reason + "; change the transform so that this item can be written " +
+		"(a changed transform starts a new migration: terraform apply -replace), or change the item in the source"
+}
+
+// transformItem applies the transform to one source item and checks that the
+// result can be written.
+func (m *Migration) transformItem(src Item) (Item, error) {
+	out, err := m.cfg.Transform.Apply(src)
+	if err != nil {
+		return nil, m.itemError(src, err)
+	}
+	if !m.cfg.Transform.IsZero() {
+		if n := itemSize(out); n > MaxItemBytes {
+			return nil, m.itemError(src, fmt.Errorf("it is %d bytes after the transform, over DynamoDB's item limit of %d bytes (400 KB)", n, MaxItemBytes))
+		}
+	}
+	return out, nil
+}
+
+func (m *Migration) itemError(src Item, err error) error {
+	return &ItemError{Key: keyString(src, m.srcKey), Reason: err.Error()}
+}
+
+// itemSize is an item's size as DynamoDB counts it against the 400 KB limit:
+// each attribute name's UTF-8 length plus its value's size (numbers about one
+// byte per two digits, plus one; containers three bytes plus one per element).
+// It may slightly overestimate; it never underestimates by more than a few bytes.
+func itemSize(it Item) int {
+	n := 0
+	for k, v := range it {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(x.Value)
+	case *types.AttributeValueMemberN:
+		return len(x.Value)/2 + 2
+	case *types.AttributeValueMemberB:
+		return len(x.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range x.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range x.Value {
+			n += len(s)/2 + 2
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 0
+		for _, b := range x.Value {
+			n += len(b)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range x.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range x.Value {
+			n += 1 + len(k) + valueSize(e)
+		}
+		return n
+	}
+	return 0
+}

@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -66,8 +67,8 @@ func (m *Migration) Verify(ctx context.Context, mode VerifyMode) (Report, error)
 	}
 	m.log.Info("verification done", "id", m.cfg.ID, "mode", string(mode), "source_items", rep.SourceItems,
 		"target_items", rep.TargetItems, "mismatched", rep.Mismatched)
-	if _, _, err := m.st.update(ctx, entryState, update{set: Item{"verification": &types.AttributeValueMemberM{Value: rep.item()}}}); err != nil {
-		return rep, err
+	if ok, err := m.st.updateState(ctx, Item{"verification": &types.AttributeValueMemberM{Value: rep.item()}}); err != nil || !ok {
+		return rep, errors.Join(err, m.replacedUnless(ok))
 	}
 	return rep, nil
 }
