@@ -167,7 +167,7 @@ func (t *awsTable) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		Attributes: map[string]schema.Attribute{
-			"id":        schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"id": schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"region": schema.StringAttribute{Optional: true, Computed: true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()}},
 			"name":      schema.StringAttribute{Required: true, PlanModifiers: replace},
@@ -346,7 +346,9 @@ func (t *awsTable) Delete(ctx context.Context, req resource.DeleteRequest, resp 
 		}
 		return
 	}
-	w := dynamodb.NewTableNotExistsWaiter(t.ddb(m), func(o *dynamodb.TableNotExistsWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second })
+	w := dynamodb.NewTableNotExistsWaiter(t.ddb(m), func(o *dynamodb.TableNotExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name.ValueString())}, 2*time.Minute); err != nil {
 		resp.Diagnostics.AddError("waiting for DynamoDB table deletion", fmt.Sprint(err))
 	}
