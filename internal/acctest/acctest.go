@@ -89,6 +89,9 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if ok, code := runTableCommand(); ok {
+		return code
+	}
 	tmp, err := os.MkdirTemp("", "ddbglobal-acc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
