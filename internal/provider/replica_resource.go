@@ -95,6 +95,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				Validators:    []validator.String{kmsKeyValidator()},
 			},
 			"table_class": schema.StringAttribute{
 				MarkdownDescription: "Table class of the replica: " + quotedList(tableClasses) + ". Defaults to the table's class.",
@@ -392,6 +393,11 @@ func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.Valid
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if kr := kmsKeyRegion(m.KMSKeyARN.ValueString()); kr != "" && !m.Region.IsUnknown() && kr != m.Region.ValueString() {
+		resp.Diagnostics.AddAttributeError(path.Root("kms_key_arn"), "KMS key in another Region",
+			fmt.Sprintf("kms_key_arn is a key in %s, but the replica is in %s: a replica is encrypted with a key of its own "+
+				"Region. Use a key (or a multi-Region key's replica) in %s.", kr, m.Region.ValueString(), m.Region.ValueString()))
+	}
 	if !m.Region.IsUnknown() && !m.SourceRegion.IsUnknown() && !m.SourceRegion.IsNull() && m.Region.Equal(m.SourceRegion) {
 		resp.Diagnostics.AddAttributeError(path.Root("source_region"), "replica Region equals source Region",
 			fmt.Sprintf("region and source_region are both %s: a table cannot replicate into its own Region. "+
@@ -542,10 +548,11 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 	}
 	m.ARN = types.StringValue(aws.ToString(local.TableArn))
 	m.StreamARN = types.StringValue(aws.ToString(local.LatestStreamArn))
-	m.KMSKeyARN = types.StringValue("")
+	reportedKey := ""
 	if sse := local.SSEDescription; sse != nil && sse.SSEType == awstypes.SSETypeKms {
-		m.KMSKeyARN = types.StringValue(aws.ToString(sse.KMSMasterKeyArn))
+		reportedKey = aws.ToString(sse.KMSMasterKeyArn)
 	}
+	m.KMSKeyARN = kmsKeyState(m.KMSKeyARN, reportedKey)
 	m.TableClass = types.StringValue(string(awstypes.TableClassStandard))
 	if s := rep.ReplicaTableClassSummary; s != nil && s.TableClass != "" {
 		m.TableClass = types.StringValue(string(s.TableClass))
