@@ -36,7 +36,9 @@ func (kmsKeyRefValidator) Description(context.Context) string {
 	return "must be a KMS key ARN, key id, alias name (alias/...) or alias ARN"
 }
 
-func (v kmsKeyRefValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v kmsKeyRefValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (v kmsKeyRefValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

@@ -90,8 +90,8 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators:    []validator.String{regionValidator()},
 			},
 			"kms_key_arn": schema.StringAttribute{
-				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica. " +
-					"Empty means the table's default encryption.",
+				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica; a key id, " +
+					"alias name (`alias/...`) or alias ARN works too and is kept as written. Empty means the table's default encryption.",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
