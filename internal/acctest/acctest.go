@@ -35,9 +35,12 @@ const (
 	localSecretKey = "ddbglobaltestsecret"
 )
 
-// ProtoV6ProviderFactories serves the provider in-process to terraform.
+// ProtoV6ProviderFactories serves the provider in-process to terraform, next to a
+// test-only "aws" provider with the part of aws_dynamodb_table the tests need, so
+// configurations compose a base table and ddbglobal resources as users write them.
 var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"ddbglobal": providerserver.NewProtocol6WithError(provider.New("test", "test")()),
+	"aws":       providerserver.NewProtocol6WithError(newAWSProvider()),
 }
 
 // Backend is the DynamoDB endpoint the tests talk to.
@@ -86,6 +89,9 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if ok, code := runTableCommand(); ok {
+		return code
+	}
 	tmp, err := os.MkdirTemp("", "ddbglobal-acc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

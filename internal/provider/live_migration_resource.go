@@ -264,6 +264,11 @@ func (r *liveMigrationResource) Create(ctx context.Context, req resource.CreateR
 	ctx = tflog.SetField(ctx, "migration_id", plan.ID.ValueString())
 	summary := fmt.Sprintf("creating DynamoDB live migration (%s)", plan.ID.ValueString())
 
+	// The plan-time checks again: a table created in this apply exists only now.
+	if _, _, err := r.checkTables(ctx, plan); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
 	m, err := r.engine(ctx, plan)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -505,22 +510,10 @@ func (r *liveMigrationResource) ModifyPlan(ctx context.Context, req resource.Mod
 
 func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrationModel, resp *resource.ModifyPlanResponse) {
 	summary := fmt.Sprintf("planning DynamoDB live migration (%s)", migrationID(plan))
-	src, err := ddb.FindTableByName(ctx, r.side(plan.Source).DynamoDB(plan.Source.Region.ValueString()), plan.Source.TableName.ValueString())
+	src, _, err := r.checkTables(ctx, plan)
 	if err != nil {
-		resp.Diagnostics.AddError(summary, "source: "+describeErr(err, plan.Source))
-		return
-	}
-	dst, err := ddb.FindTableByName(ctx, r.side(plan.Target).DynamoDB(plan.Target.Region.ValueString()), plan.Target.TableName.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError(summary, "target: "+describeErr(err, plan.Target)+" Create the target table first (e.g. with aws_dynamodb_table) and reference it, so it exists before the migration starts.")
-		return
-	}
-	tr, err := plan.transform(ctx)
-	if err != nil {
-		return // reported by ValidateConfig
-	}
-	if msg := keyMappingProblem(src, dst, tr); msg != "" {
-		resp.Diagnostics.AddError(summary, msg)
+		// A table created in the same apply does not exist yet: warned, checked in Create.
+		addCheckResult(&resp.Diagnostics, missingSidePath(err, plan), summary, err)
 		return
 	}
 	if msg := backfillEstimate(src, plan); msg != "" {
@@ -669,13 +662,6 @@ func migrationID(m liveMigrationModel) string {
 func sameSide(a, b *tableSideModel) bool {
 	return a.TableName.Equal(b.TableName) && a.Region.Equal(b.Region) && a.RoleARN.ValueString() == b.RoleARN.ValueString() &&
 		!a.TableName.IsUnknown() && !a.Region.IsUnknown()
-}
-
-func describeErr(err error, s *tableSideModel) string {
-	if ddb.IsNotFound(err) {
-		return fmt.Sprintf("table %q does not exist in %s.", s.TableName.ValueString(), s.Region.ValueString())
-	}
-	return err.Error()
 }
 
 // keyMappingProblem explains why the transform cannot turn source keys into target

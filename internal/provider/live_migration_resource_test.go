@@ -460,7 +460,6 @@ resource "ddbglobal_live_migration" "test" {
 		want   []string
 	}{
 		"source equals target": {config(src, src, ""), []string{"source and target are the same table"}},
-		"target missing":       {config(src, side("tf-acc-no-such-target", f.dstRegion), `  transform = { rename = { pk = "id" } }`), []string{`target: table "tf-acc-no-such-target" does not exist in eu-west-1`, "Create the target table first"}},
 		"key schemas differ":   {config(src, dst, ""), []string{"The source key (pk) does not map onto the target key (id)", `no source key attribute becomes the target key attribute "id"`, "transform.rename"}},
 		"key dropped":          {config(src, dst, `  transform = { drop = ["pk"] }`), []string{`the source key attribute "pk" is dropped`}},
 		"key set to constant":  {config(src, dst, `  transform = { rename = { pk = "id" }, set = { id = jsonencode({ S = "x" }) } }`), []string{`the target key attribute "id" is set to a constant`}},

@@ -90,11 +90,12 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators:    []validator.String{regionValidator()},
 			},
 			"kms_key_arn": schema.StringAttribute{
-				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica. " +
-					"Empty means the table's default encryption.",
+				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica; a key id, " +
+					"alias name (`alias/...`) or alias ARN works too and is kept as written. Empty means the table's default encryption.",
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				Validators:    []validator.String{kmsKeyValidator()},
 			},
 			"table_class": schema.StringAttribute{
 				MarkdownDescription: "Table class of the replica: " + quotedList(tableClasses) + ". Defaults to the table's class.",
@@ -187,21 +188,14 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 
 	// Same checks as at plan time (the table may have changed since), and one that only
 	// apply can make: a replica being replaced still exists while the plan is made.
-	msg, err := r.checkCanAddReplica(ctx, table, region, source)
-	if err == nil && msg == "" {
-		var desc *awstypes.TableDescription
-		desc, err = ddb.FindTableByName(ctx, r.meta.AWS.DynamoDB(source), table)
-		if rep := ddb.FindReplica(desc, region); rep != nil {
-			msg = fmt.Sprintf("Table %q already has a replica in %s (status %s). Import it with "+
-				"`terraform import <address> %s`.", table, region, rep.ReplicaStatus, replicaID(table, region))
-		}
+	// The plan may have cached the table as missing: it is often created in this apply.
+	r.meta.Tables.InvalidateTable(table)
+	err := r.checkCanAddReplica(ctx, table, region, source)
+	if err == nil {
+		err = r.checkNoReplicaYet(ctx, table, region, source, false)
 	}
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	if msg != "" {
-		resp.Diagnostics.AddError(summary, msg)
 		return
 	}
 
@@ -399,6 +393,11 @@ func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.Valid
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if kr := kmsKeyRegion(m.KMSKeyARN.ValueString()); kr != "" && !m.Region.IsUnknown() && kr != m.Region.ValueString() {
+		resp.Diagnostics.AddAttributeError(path.Root("kms_key_arn"), "KMS key in another Region",
+			fmt.Sprintf("kms_key_arn is a key in %s, but the replica is in %s: a replica is encrypted with a key of its own "+
+				"Region. Use a key (or a multi-Region key's replica) in %s.", kr, m.Region.ValueString(), m.Region.ValueString()))
+	}
 	if !m.Region.IsUnknown() && !m.SourceRegion.IsUnknown() && !m.SourceRegion.IsNull() && m.Region.Equal(m.SourceRegion) {
 		resp.Diagnostics.AddAttributeError(path.Root("source_region"), "replica Region equals source Region",
 			fmt.Sprintf("region and source_region are both %s: a table cannot replicate into its own Region. "+
@@ -433,54 +432,55 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("source_region"), source)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), replicaID(table, region))...)
 	ctx = replicaLogContext(ctx, table, region, source)
-	msg, err := r.checkCanAddReplica(ctx, table, region, source)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-	} else if msg != "" {
-		resp.Diagnostics.AddError(summary, msg)
+	err := r.checkCanAddReplica(ctx, table, region, source)
+	if err == nil {
+		err = r.checkNoReplicaYet(ctx, table, region, source, true)
 	}
+	addCheckResult(&resp.Diagnostics, path.Root("table_name"), summary, err)
+	resp.Diagnostics.Append(r.checkPlannedSettings(ctx, plan, source)...)
 }
 
-// checkCanAddReplica returns a refusal message (empty when the replica can be added),
-// or an error when the checks themselves failed.
-func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region, source string) (string, error) {
+// checkCanAddReplica returns nil when the replica can be added, a *refusal when it
+// cannot, a *tableMissingError when the table does not exist, or the error of a check
+// that failed.
+func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region, source string) error {
 	if region == source {
-		return fmt.Sprintf("The replica Region %s is the source Region: a table cannot replicate into its own Region. "+
-			"Set source_region (or the provider's region) to a Region the table is already in.", region), nil
+		return refuse(path.Root("region"), "The replica Region %s is the source Region: a table cannot replicate into its own Region. "+
+			"Set source_region (or the provider's region) to a Region the table is already in.", region)
 	}
 	client := r.meta.AWS.DynamoDB(source)
 	desc, err := r.meta.Tables.FindTable(ctx, client, table)
 	if ddb.IsNotFound(err) {
-		return fmt.Sprintf("Table %q does not exist in %s. Create it first (e.g. with aws_dynamodb_table), or set "+
-			"source_region to a Region it exists in.", table, source), nil
+		return &tableMissingError{Table: table, Region: source, Hint: "Create it first (e.g. with aws_dynamodb_table " +
+			"referenced by table_name), or set source_region to a Region it exists in."}
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	if _, err := ddb.FindLegacyGlobalTable(ctx, client, table); err == nil {
-		return fmt.Sprintf("Table %q is a legacy (2017.11.29) global table; replicas of legacy tables are managed "+
-			"with UpdateGlobalTable. Upgrade it to 2019.11.21 first with the ddbglobal_version_upgrade resource, then add replicas.", table), nil
+		return refuse(path.Root("table_name"), "Table %q is a legacy (2017.11.29) global table; replicas of legacy tables are managed "+
+			"with UpdateGlobalTable. Upgrade it to 2019.11.21 first with the ddbglobal_version_upgrade resource, then add replicas.", table)
 	} else if !ddb.IsNotFound(err) {
-		return "", err
+		return err
 	}
 	if s := desc.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) && s.StreamViewType != awstypes.StreamViewTypeNewAndOldImages {
-		return fmt.Sprintf("Table %q has a stream of view type %s; global tables replicate through a NEW_AND_OLD_IMAGES "+
+		return refuse(path.Root("table_name"), "Table %q has a stream of view type %s; global tables replicate through a NEW_AND_OLD_IMAGES "+
 			"stream. Change the table's stream_view_type to NEW_AND_OLD_IMAGES (or disable the stream and let DynamoDB "+
-			"enable it), then apply again.", table, s.StreamViewType), nil
+			"enable it), then apply again.", table, s.StreamViewType)
 	}
 	if billingMode(desc) == awstypes.BillingModeProvisioned {
 		ok, err := r.hasWriteAutoScaling(ctx, source, table)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if !ok {
-			return fmt.Sprintf("Table %q uses provisioned capacity without write capacity auto scaling in %s; DynamoDB "+
+			return refuse(path.Root("table_name"), "Table %q uses provisioned capacity without write capacity auto scaling in %s; DynamoDB "+
 				"requires it before adding a replica. Add an aws_appautoscaling_target (service_namespace = \"dynamodb\", "+
 				"resource_id = \"table/%s\", scalable_dimension = \"dynamodb:table:WriteCapacityUnits\") with an "+
-				"aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.", table, source, table), nil
+				"aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.", table, source, table)
 		}
 	}
-	return "", nil
+	return nil
 }
 
 func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, table string) (bool, error) {
@@ -548,10 +548,11 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 	}
 	m.ARN = types.StringValue(aws.ToString(local.TableArn))
 	m.StreamARN = types.StringValue(aws.ToString(local.LatestStreamArn))
-	m.KMSKeyARN = types.StringValue("")
+	reportedKey := ""
 	if sse := local.SSEDescription; sse != nil && sse.SSEType == awstypes.SSETypeKms {
-		m.KMSKeyARN = types.StringValue(aws.ToString(sse.KMSMasterKeyArn))
+		reportedKey = aws.ToString(sse.KMSMasterKeyArn)
 	}
+	m.KMSKeyARN = kmsKeyState(m.KMSKeyARN, reportedKey)
 	m.TableClass = types.StringValue(string(awstypes.TableClassStandard))
 	if s := rep.ReplicaTableClassSummary; s != nil && s.TableClass != "" {
 		m.TableClass = types.StringValue(string(s.TableClass))

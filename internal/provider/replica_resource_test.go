@@ -365,10 +365,6 @@ func TestAccReplica_refusals(t *testing.T) {
 			config: replicaConfig(plain, "eu-west-1", `  source_region = "eu-west-1"`),
 			want:   []string{"region and source_region are both eu-west-1"},
 		},
-		"unknown table": {
-			config: replicaConfig("tf-acc-no-such-table", "eu-west-1", ""),
-			want:   []string{`Table "tf-acc-no-such-table" does not exist in us-east-1`},
-		},
 		"malformed Region": {
 			config: replicaConfig(plain, "Europe", ""),
 			want:   []string{"must be an AWS Region name"},

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -289,6 +290,13 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	var plan versionUpgradeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || plan.GlobalTableName.IsUnknown() {
+		return
+	}
+	// A region the configuration sets but that is not known yet stays unknown (the
+	// plan must match the configuration); the checks then run at apply.
+	var configRegion types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("region"), &configRegion)...)
+	if resp.Diagnostics.HasError() || configRegion.IsUnknown() {
 		return
 	}
 	if plan.Region.IsUnknown() || plan.Region.IsNull() {
