@@ -101,6 +101,10 @@ func run() int {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		log.Info("stopped by signal; leases released", "id", *id)
 		return 0
+	case errors.Is(err, migration.ErrMigrationReplaced):
+		log.Error("the migration was forgotten or started again with other settings while this runner ran; it stopped "+
+			"without writing for the old one. Start the runner again to work on the new one", "id", *id, "error", err.Error())
+		return 1
 	case errors.Is(err, migration.ErrRebackfillRequired):
 		log.Error("stream data was lost; the migration must be forgotten and started again", "id", *id, "error", err.Error())
 		return 1

@@ -71,16 +71,25 @@ type stallingDDB struct {
 	DynamoDBAPI
 	stall    atomic.Bool
 	rate     float64
+	every    int64 // stall every n-th lease renewal
+	renewals atomic.Int64
 	stallFor time.Duration
 	stalls   atomic.Int64
 	onUpdate func(*dynamodb.UpdateItemInput)
+}
+
+// isRenewal tells a lease renewal (it sets only leaseUntil) from other updates.
+func isRenewal(in *dynamodb.UpdateItemInput) bool {
+	return updateSets(in, "leaseUntil") && !updateSets(in, "seq") && !updateSets(in, "lastKey") && !updateSets(in, "done") &&
+		in.ConditionExpression != nil && !strings.Contains(*in.ConditionExpression, "#until")
 }
 
 func (s *stallingDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	if s.onUpdate != nil {
 		s.onUpdate(in)
 	}
-	if s.stall.Load() || (s.rate > 0 && rand.Float64() < s.rate) {
+	renewalDue := s.every > 0 && isRenewal(in) && s.renewals.Add(1)%s.every == 0
+	if s.stall.Load() || renewalDue || (s.rate > 0 && rand.Float64() < s.rate) {
 		s.stalls.Add(1)
 		d := s.stallFor
 		if d == 0 {
@@ -595,7 +604,7 @@ func TestFaultLeasesChangeHandsUnderSlowThrottledWrites(t *testing.T) {
 	defer cancel()
 	var stalls []*stallingDDB
 	worker := func() *Migration {
-		ck := &stallingDDB{DynamoDBAPI: e.dst, rate: 0.03, stallFor: 1500 * time.Millisecond}
+		ck := &stallingDDB{DynamoDBAPI: e.dst, rate: 0.02, every: 10, stallFor: 1500 * time.Millisecond}
 		stalls = append(stalls, ck)
 		return e.newMigration(t, func(c *Config) {
 			c.CheckpointClient = ck
@@ -638,7 +647,7 @@ func TestFaultLeasesChangeHandsUnderSlowThrottledWrites(t *testing.T) {
 	ops := w.stop(t)
 	server.ClearFaults()
 	for _, s := range stalls {
-		s.rate = 0
+		s.rate, s.every = 0, 0
 	}
 	if _, err := a.Cutover(ctx, CutoverOptions{Quiet: time.Second}); err != nil {
 		requireSame(t, e, Transform{}, "pk", nil)

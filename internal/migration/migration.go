@@ -499,6 +499,10 @@ func (m *Migration) fail(ctx context.Context, reason string) error {
 	return &LossError{Reason: reason}
 }
 
+// Fresh reports whether the migration has not started yet (no state in the
+// checkpoint table, or no checkpoint table). It changes nothing.
+func (m *Migration) Fresh(ctx context.Context) (bool, error) { return m.st.fresh(ctx) }
+
 // Forget deletes every checkpoint entry of this migration. It does not touch
 // the source, the target or the stream. It leaves one small "retired" entry
 // saying until when a worker of the forgotten migration could still write, so

@@ -397,6 +397,7 @@ func (m *Migration) Pending(ctx context.Context) (Pending, error) {
 			return p, err
 		}
 		iter := it.ShardIterator
+		expired, shardCounted := 0, int64(0)
 		for page := 0; iter != nil; page++ {
 			if page == pendingPageBudget {
 				p.Complete = false
@@ -405,9 +406,23 @@ func (m *Migration) Pending(ctx context.Context) (Pending, error) {
 			out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
 				return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
 			})
+			var exp *streamtypes.ExpiredIteratorException
+			if errors.As(err, &exp) && expired < 3 {
+				// Count this shard again from its checkpoint with a fresh iterator.
+				expired++
+				if it, err = call(ctx, m.log, "GetShardIterator", func(ctx context.Context) (*dynamodbstreams.GetShardIteratorOutput, error) {
+					return m.streams.GetShardIterator(ctx, in, noSDKRetryStreams)
+				}); err != nil {
+					return p, err
+				}
+				p.Records -= shardCounted
+				shardCounted, page, iter = 0, -1, it.ShardIterator
+				continue
+			}
 			if err != nil {
 				return p, err
 			}
+			shardCounted += int64(len(out.Records))
 			p.Records += int64(len(out.Records))
 			for _, r := range out.Records {
 				if t := r.Dynamodb.ApproximateCreationDateTime; t != nil && (oldest.IsZero() || t.Before(oldest)) {

@@ -3,6 +3,10 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -36,6 +40,14 @@ func (r *liveMigrationResource) checkTables(ctx context.Context, plan liveMigrat
 	if msg := keyMappingProblem(src, dst, tr); msg != "" {
 		return nil, nil, refuse(path.Root("transform"), "%s", msg)
 	}
+	if v := plan.VersionAttribute.ValueString(); v != "" {
+		if spec := src.StreamSpecification; spec != nil && aws.ToBool(spec.StreamEnabled) && spec.StreamViewType != awstypes.StreamViewTypeNewAndOldImages {
+			return nil, nil, refuse(path.Root("version_attribute"), "version_attribute needs the source stream to carry old and new "+
+				"images (NEW_AND_OLD_IMAGES): a delete carries its version only in the old image. The stream of %s is %s; set the "+
+				"source table's stream_view_type to NEW_AND_OLD_IMAGES before the migration starts, or drop version_attribute.",
+				plan.Source.TableName.ValueString(), spec.StreamViewType)
+		}
+	}
 	return src, dst, nil
 }
 
@@ -46,4 +58,33 @@ func missingSidePath(err error, plan liveMigrationModel) path.Path {
 		return path.Root("target").AtName("table_name")
 	}
 	return path.Root("source").AtName("table_name")
+}
+
+// checkTargetEmpty refuses, at plan time, a new migration into a target that
+// holds items without overwrite_target (the engine refuses it again at create).
+// A migration that already started (an interrupted create being resumed) is
+// not new: its target holds what it copied.
+func (r *liveMigrationResource) checkTargetEmpty(ctx context.Context, plan liveMigrationModel) error {
+	if plan.OverwriteTarget.ValueBool() {
+		return nil
+	}
+	m, err := r.engine(ctx, plan)
+	if err != nil {
+		return err
+	}
+	if fresh, err := m.Fresh(ctx); err != nil || !fresh {
+		return err
+	}
+	out, err := r.side(plan.Target).DynamoDB(plan.Target.Region.ValueString()).Scan(ctx, &dynamodb.ScanInput{
+		TableName: plan.Target.TableName.ValueStringPointer(), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("checking that target table %s is empty: %w", plan.Target.TableName.ValueString(), err)
+	}
+	if len(out.Items) > 0 {
+		return refuse(path.Root("overwrite_target"), "Target table %s in %s already holds items. A migration "+
+			"copies into an empty table, and its backfill never replaces an item it finds, so leftovers would stay stale. "+
+			"Empty the table, or set overwrite_target = true to have the migration delete the target's items once the "+
+			"source stream is captured and copy the source again.", plan.Target.TableName.ValueString(), plan.Target.Region.ValueString())
+	}
+	return nil
 }

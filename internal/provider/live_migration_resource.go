@@ -184,6 +184,16 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 					},
 				},
 			},
+			"overwrite_target": schema.BoolAttribute{
+				MarkdownDescription: "Let the migration start into a target table that already holds items (after a " +
+					"failed migration, say): once the source stream is captured, every item of the target is deleted, then " +
+					"the source is copied, so the target ends equal to the source. Without it a target that holds items is " +
+					"refused at plan and at create, since the backfill never replaces an item it finds. Used only when the " +
+					"migration starts.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
 			"sync": schema.StringAttribute{
 				MarkdownDescription: "Who keeps the target current between applies: " + quotedList(syncModes) + ". `apply`: " +
 					"every plan shows the unapplied stream records as an update and every apply catches up. " +
@@ -456,6 +466,7 @@ func (r *liveMigrationResource) ImportState(ctx context.Context, req resource.Im
 	m.CheckpointTable = types.StringValue(checkpoint)
 	m.Sync = types.StringValue("apply")
 	m.Cutover = types.BoolValue(false)
+	m.OverwriteTarget = types.BoolValue(false) // used only when a migration starts
 	m.Verify = types.StringValue(string(migration.VerifyFull))
 	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})}
 	m.setStatus(migration.Status{})
@@ -514,6 +525,10 @@ func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrati
 	if err != nil {
 		// A table created in the same apply does not exist yet: warned, checked in Create.
 		addCheckResult(&resp.Diagnostics, missingSidePath(err, plan), summary, err)
+		return
+	}
+	if err := r.checkTargetEmpty(ctx, plan); err != nil {
+		addCheckResult(&resp.Diagnostics, path.Root("overwrite_target"), summary, err)
 		return
 	}
 	if msg := backfillEstimate(src, plan); msg != "" {
@@ -584,6 +599,7 @@ func (r *liveMigrationResource) engine(ctx context.Context, m liveMigrationModel
 		CheckpointTable:  m.CheckpointTable.ValueString(),
 		Segments:         defaultSegments,
 		VersionAttribute: m.VersionAttribute.ValueString(),
+		OverwriteTarget:  m.OverwriteTarget.ValueBool(),
 		Transform:        tr,
 		Logger:           tflogLogger{ctx: ctx},
 	}
@@ -625,8 +641,9 @@ func (r *liveMigrationResource) cutover(ctx context.Context, summary string, m *
 func (r *liveMigrationResource) failed(ctx context.Context, summary string, m *migration.Migration, plan liveMigrationModel, err error, diags *diag.Diagnostics, state stateSetter) {
 	if errors.Is(err, migration.ErrRebackfillRequired) {
 		diags.AddError(summary, err.Error()+"\n\nStream data the target needed is gone, so the target can no longer be "+
-			"made equal to the source by syncing. Restart the migration from scratch: terraform apply -replace=<this resource> "+
-			"(empty the target table first, or let the new backfill overwrite it).")
+			"made equal to the source by syncing. Restart the migration from scratch: set overwrite_target = true (the "+
+			"target still holds the old copy) and run terraform apply -replace=<this resource>; the new migration deletes "+
+			"the target's items after capturing the stream, then copies the source again.")
 		if state != nil {
 			r.saveStatus(ctx, m, &plan, diags)
 			diags.Append(state.Set(ctx, &plan)...)
@@ -783,6 +800,7 @@ type liveMigrationModel struct {
 	CheckpointTable  types.String    `tfsdk:"checkpoint_table"`
 	Backfill         types.Object    `tfsdk:"backfill"`
 	VersionAttribute types.String    `tfsdk:"version_attribute"`
+	OverwriteTarget  types.Bool      `tfsdk:"overwrite_target"`
 	Transform        *transformModel `tfsdk:"transform"`
 	Sync             types.String    `tfsdk:"sync"`
 	Cutover          types.Bool      `tfsdk:"cutover"`

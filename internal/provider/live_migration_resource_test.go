@@ -535,3 +535,58 @@ resource "ddbglobal_live_migration" "test" {
 		}},
 	})
 }
+
+// A target that already holds items (a restart after a loss, say) is refused at
+// plan on overwrite_target, creating nothing; with overwrite_target = true the
+// migration deletes the target's leftovers and ends exactly equal to the source.
+func TestAccLiveMigration_nonEmptyTargetNeedsOverwrite(t *testing.T) {
+	acctest.PreCheck(t)
+	f := newMigrationFixture(t, 60, "pk")
+	dst := acctest.DynamoDB(t, f.dstRegion)
+	var leftovers []awstypes.WriteRequest
+	for i := 50; i < 80; i++ { // ten stale copies of source items, twenty the source lacks
+		it := fixtureItem(i, 0)
+		it["stale"] = &awstypes.AttributeValueMemberBOOL{Value: true}
+		leftovers = append(leftovers, awstypes.WriteRequest{PutRequest: &awstypes.PutRequest{Item: it}})
+	}
+	writeAll(t, dst, f.target, leftovers[:25])
+	writeAll(t, dst, f.target, leftovers[25:])
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      f.config(`  cutover = true`),
+				PlanOnly:    true,
+				ExpectError: acctest.ErrorRegexp("already holds items", "Empty the table, or set overwrite_target = true"),
+			},
+			{
+				Config: f.config("  cutover = true\n  overwrite_target = true"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "phase", "completed"),
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "verification.mismatched_items", "0"),
+					checkTablesEqual(t, f, nil),
+				),
+			},
+		},
+	})
+}
+
+// Version mode needs a NEW_AND_OLD_IMAGES stream (a delete carries its version only
+// in the old image): another view type is refused at plan on version_attribute.
+func TestAccLiveMigration_versionAttributeNeedsOldImages(t *testing.T) {
+	acctest.PreCheck(t)
+	f := newMigrationFixture(t, 1, "pk")
+	_, err := acctest.DynamoDB(t, f.srcRegion).UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: aws.String(f.source),
+		StreamSpecification: &awstypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: awstypes.StreamViewTypeNewImage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      f.config(`  version_attribute = "version"`),
+			PlanOnly:    true,
+			ExpectError: acctest.ErrorRegexp("version_attribute", "NEW_AND_OLD_IMAGES", "NEW_IMAGE"),
+		}},
+	})
+}
