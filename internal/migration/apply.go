@@ -340,22 +340,37 @@ func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string
 
 // conditionalWrite sends one single-item write within the item-write bound, charges
 // the write limiter with what it consumed, and counts a failed condition as a skip.
+// Every write waits for the write limit and reserves the one unit it costs at
+// least before it is sent (a failed condition costs it too), so the limit holds
+// however many writes are in flight.
 func (m *Migration) conditionalWrite(ctx context.Context, send func(context.Context) (*types.ConsumedCapacity, error)) error {
 	if err := acquire(ctx, m.itemSem); err != nil {
 		return err
 	}
 	defer func() { <-m.itemSem }()
+	if err := m.writeLim.Reserve(ctx, 1); err != nil {
+		return leaseErr(leaseOf(ctx), context.Cause(ctx))
+	}
 	cc, err := send(ctx)
 	if isConditionFailed(err) {
-		m.writeLim.Charge(1) // a failed condition still costs a write unit
 		m.skipped.Add(1)
 		return nil
 	}
 	if err != nil {
+		m.writeLim.Adjust(0, 1)
 		return err
 	}
-	m.chargeWrite(one(cc)...)
+	m.writeLim.Adjust(consumedUnits(one(cc)), 1)
 	return nil
+}
+
+// consumedUnits adds up what DynamoDB reports as consumed.
+func consumedUnits(ccs []types.ConsumedCapacity) float64 {
+	var n float64
+	for _, cc := range ccs {
+		n += aws.ToFloat64(cc.CapacityUnits)
+	}
+	return n
 }
 
 // batchWrite writes requests (unique keys) in BatchWriteItem calls of 25, in
@@ -388,7 +403,9 @@ func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRe
 	table := m.cfg.Target.Table
 	lastProgress := time.Now()
 	for attempt := 0; len(pending) > 0; {
-		if err := m.writeLim.Wait(ctx); err != nil {
+		// Each item costs at least one unit: reserve that much before sending.
+		reserved := float64(len(pending))
+		if err := m.writeLim.Reserve(ctx, reserved); err != nil {
 			return err
 		}
 		out, err := callWrite(ctx, m.log, "BatchWriteItem target", func(ctx context.Context) (*dynamodb.BatchWriteItemOutput, error) {
@@ -398,9 +415,10 @@ func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRe
 			}, noSDKRetry)
 		})
 		if err != nil {
+			m.writeLim.Adjust(0, reserved)
 			return err
 		}
-		m.chargeWrite(out.ConsumedCapacity...)
+		m.writeLim.Adjust(consumedUnits(out.ConsumedCapacity), reserved)
 		next := out.UnprocessedItems[table]
 		if len(next) == 0 {
 			return nil

@@ -66,6 +66,36 @@ func (r *rateLimiter) Wait(ctx context.Context) error {
 	}
 }
 
+// Reserve waits like Wait, then spends units at once: a request's minimum cost
+// is paid before it is sent, so requests in flight cannot overshoot the limit
+// by more than the burst. Settle the difference with Adjust once DynamoDB
+// reports what the request consumed.
+func (r *rateLimiter) Reserve(ctx context.Context, units float64) error {
+	if err := r.Wait(ctx); err != nil || r.rate <= 0 {
+		return err
+	}
+	r.mu.Lock()
+	r.refill()
+	r.tokens -= units
+	r.mu.Unlock()
+	return nil
+}
+
+// Adjust settles a reservation: consumed units beyond it are spent, units
+// reserved but not consumed are given back (up to the burst).
+func (r *rateLimiter) Adjust(consumed, reserved float64) {
+	if r.rate <= 0 || consumed == reserved {
+		return
+	}
+	r.mu.Lock()
+	r.refill()
+	r.tokens -= consumed - reserved
+	if r.tokens > r.burst {
+		r.tokens = r.burst
+	}
+	r.mu.Unlock()
+}
+
 // Charge spends units from the bucket.
 func (r *rateLimiter) Charge(units float64) {
 	if r.rate <= 0 || units <= 0 {
