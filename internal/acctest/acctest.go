@@ -59,6 +59,11 @@ var TestDelays = emulator.Delays{
 	ReplicaDelete: 500 * time.Millisecond,
 	Replication:   100 * time.Millisecond,
 	Upgrade:       time.Second,
+	// AWS's slow settings changes, shortened but still there.
+	Settle:          time.Second,
+	ToggleThrottle:  time.Second,
+	PITRUnavailable: 500 * time.Millisecond,
+	PITREnabling:    500 * time.Millisecond,
 }
 
 var (
@@ -165,6 +170,7 @@ func ProviderConfigWithEndpoint(url string) string {
     dynamodb               = %[4]q
     dynamodbstreams        = %[4]q
     applicationautoscaling = %[4]q
+    kms                    = %[4]q
     sts                    = %[4]q
   }
 }
@@ -186,7 +192,7 @@ func AWS(t testing.TB) *awsclient.Client {
 		if !RealAWS() {
 			cfg.AccessKey, cfg.SecretKey = localAccessKey, localSecretKey
 			cfg.Endpoints = awsclient.Endpoints{DynamoDB: backend.Endpoint, DynamoDBStreams: backend.Endpoint,
-				ApplicationAutoScaling: backend.Endpoint, STS: backend.Endpoint}
+				ApplicationAutoScaling: backend.Endpoint, KMS: backend.Endpoint, STS: backend.Endpoint}
 		}
 		client, clientErr = awsclient.New(context.Background(), cfg)
 	})

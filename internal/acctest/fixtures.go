@@ -27,6 +27,10 @@ type TableSpec struct {
 	StreamView types.StreamViewType
 	// Provisioned selects PROVISIONED billing with 5/5 units; default is PAY_PER_REQUEST.
 	Provisioned bool
+	// KMSKeyID encrypts the table with that KMS key; empty means the AWS owned key.
+	KMSKeyID string
+	// WarmWrite pre-warms the table to that many write units per second.
+	WarmWrite int64
 }
 
 // CreateTable makes a table, waits until it is ACTIVE and deletes it when the test ends.
@@ -50,6 +54,12 @@ func CreateTable(t testing.TB, spec TableSpec) *types.TableDescription {
 	if spec.Provisioned {
 		in.BillingMode = types.BillingModeProvisioned
 		in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	}
+	if spec.KMSKeyID != "" {
+		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String(spec.KMSKeyID)}
+	}
+	if spec.WarmWrite > 0 {
+		in.WarmThroughput = &types.WarmThroughput{WriteUnitsPerSecond: aws.Int64(spec.WarmWrite)}
 	}
 	if _, err := client.CreateTable(ctx, in); err != nil {
 		t.Fatalf("creating fixture table %s: %v", spec.Name, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	awsbase "github.com/hashicorp/aws-sdk-go-base/v2"
 	basediag "github.com/hashicorp/aws-sdk-go-base/v2/diag"
@@ -37,6 +38,7 @@ type Endpoints struct {
 	DynamoDB               string
 	DynamoDBStreams        string
 	ApplicationAutoScaling string
+	KMS                    string
 	STS                    string
 }
 
@@ -74,6 +76,7 @@ type Client struct {
 	dynamo      map[string]*dynamodb.Client
 	streams     map[string]*dynamodbstreams.Client
 	autoscaling map[string]*applicationautoscaling.Client
+	kms         map[string]*kms.Client
 }
 
 // ValidateEndpoint reports whether s is an absolute http(s) URL.
@@ -91,7 +94,7 @@ func New(ctx context.Context, c Config) (*Client, error) {
 	if c.MaxRetries < 0 {
 		return nil, fmt.Errorf("max_retries must be 0 or more, got %d", c.MaxRetries)
 	}
-	for name, e := range map[string]string{"dynamodb": c.Endpoints.DynamoDB, "dynamodbstreams": c.Endpoints.DynamoDBStreams, "applicationautoscaling": c.Endpoints.ApplicationAutoScaling, "sts": c.Endpoints.STS} {
+	for name, e := range map[string]string{"dynamodb": c.Endpoints.DynamoDB, "dynamodbstreams": c.Endpoints.DynamoDBStreams, "applicationautoscaling": c.Endpoints.ApplicationAutoScaling, "kms": c.Endpoints.KMS, "sts": c.Endpoints.STS} {
 		if e == "" {
 			continue
 		}
@@ -148,6 +151,7 @@ func newClient(cfg aws.Config, endpoints Endpoints) *Client {
 		dynamo:      map[string]*dynamodb.Client{},
 		streams:     map[string]*dynamodbstreams.Client{},
 		autoscaling: map[string]*applicationautoscaling.Client{},
+		kms:         map[string]*kms.Client{},
 	}
 }
 
@@ -218,6 +222,20 @@ func (c *Client) AutoScaling(region string) *applicationautoscaling.Client {
 			o.Region = region
 			if c.endpoints.ApplicationAutoScaling != "" {
 				o.BaseEndpoint = aws.String(c.endpoints.ApplicationAutoScaling)
+			}
+		})
+	})
+}
+
+// KMS is the KMS client for a Region ("" = the default Region); the provider only
+// describes keys with it.
+func (c *Client) KMS(region string) *kms.Client {
+	region = c.region(region)
+	return cached(c, c.kms, region, func() *kms.Client {
+		return kms.NewFromConfig(c.cfg, func(o *kms.Options) {
+			o.Region = region
+			if c.endpoints.KMS != "" {
+				o.BaseEndpoint = aws.String(c.endpoints.KMS)
 			}
 		})
 	})

@@ -77,6 +77,21 @@ func (s *Server) SetDelays(d Delays) {
 	if d.Upgrade > 0 {
 		s.delays.Upgrade = d.Upgrade
 	}
+	if d.Settle > 0 {
+		s.delays.Settle = d.Settle
+	}
+	if d.ToggleThrottle > 0 {
+		s.delays.ToggleThrottle = d.ToggleThrottle
+	}
+	if d.PITRUnavailable > 0 {
+		s.delays.PITRUnavailable = d.PITRUnavailable
+	}
+	if d.PITREnabling > 0 {
+		s.delays.PITREnabling = d.PITREnabling
+	}
+	if d.SourceHold > 0 {
+		s.delays.SourceHold = d.SourceHold
+	}
 }
 
 // CurrentDelays returns the delays in force.
@@ -130,11 +145,17 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case path == "delays" && r.Method == http.MethodGet:
 		reply(http.StatusOK, delaysOut(s.CurrentDelays()))
 	case path == "delays" && r.Method == http.MethodPost:
-		var in struct{ ReplicaCreate, ReplicaDelete, Replication, Upgrade durationJSON }
+		var in struct {
+			ReplicaCreate, ReplicaDelete, Replication, Upgrade, Settle, ToggleThrottle durationJSON
+			PITRUnavailable, PITREnabling, SourceHold                                  durationJSON
+		}
 		if !decode(&in) {
 			return
 		}
-		s.SetDelays(Delays{time.Duration(in.ReplicaCreate), time.Duration(in.ReplicaDelete), time.Duration(in.Replication), time.Duration(in.Upgrade)})
+		s.SetDelays(Delays{ReplicaCreate: time.Duration(in.ReplicaCreate), ReplicaDelete: time.Duration(in.ReplicaDelete),
+			Replication: time.Duration(in.Replication), Upgrade: time.Duration(in.Upgrade), Settle: time.Duration(in.Settle),
+			ToggleThrottle: time.Duration(in.ToggleThrottle), PITRUnavailable: time.Duration(in.PITRUnavailable),
+			PITREnabling: time.Duration(in.PITREnabling), SourceHold: time.Duration(in.SourceHold)})
 		reply(http.StatusOK, delaysOut(s.CurrentDelays()))
 	case path == "faults" && r.Method == http.MethodGet:
 		reply(http.StatusOK, s.Faults())
@@ -204,6 +225,26 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.FailReplicaCreation(in.Region, in.Table, in.Description)
 		reply(http.StatusOK, map[string]bool{"ok": true})
+	case path == "table-quota" && r.Method == http.MethodPost:
+		var in struct {
+			Region string
+			TableQuota
+		}
+		if !decode(&in) {
+			return
+		}
+		s.SetTableQuota(in.Region, in.TableQuota)
+		reply(http.StatusOK, map[string]bool{"ok": true})
+	case path == "replica-status" && r.Method == http.MethodPost:
+		var in struct{ Region, Table, Status string }
+		if !decode(&in) {
+			return
+		}
+		if err := s.SetReplicaStatus(in.Region, in.Table, in.Status); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		reply(http.StatusOK, map[string]bool{"ok": true})
 	case path == "upgrade" && r.Method == http.MethodPost:
 		var in struct {
 			Table string
@@ -245,5 +286,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 
 func delaysOut(d Delays) map[string]string {
 	return map[string]string{"replicaCreate": d.ReplicaCreate.String(), "replicaDelete": d.ReplicaDelete.String(),
-		"replication": d.Replication.String(), "upgrade": d.Upgrade.String()}
+		"replication": d.Replication.String(), "upgrade": d.Upgrade.String(), "settle": d.Settle.String(),
+		"toggleThrottle": d.ToggleThrottle.String(), "pitrUnavailable": d.PITRUnavailable.String(),
+		"pitrEnabling": d.PITREnabling.String(), "sourceHold": d.SourceHold.String()}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -105,14 +106,29 @@ func TestTagsContinuousBackupsSSE(t *testing.T) {
 	if err != nil || cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusDisabled {
 		t.Fatalf("PITR before: %+v %v", cb, err)
 	}
-	if _, err := c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("tagged"),
-		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
-		t.Fatal(err)
+	// Right after the table turned ACTIVE, PITR cannot be enabled yet; then it is
+	// ENABLING for a while before ENABLED (the AWS provider retries and waits for both).
+	enable := func() error {
+		_, err := c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("tagged"),
+			PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}})
+		return err
 	}
-	cb, _ = c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("tagged")})
-	if cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusEnabled {
-		t.Fatal("PITR not enabled")
+	wantCode(t, enable(), "ContinuousBackupsUnavailableException", "")
+	eventually(t, 5*time.Second, "PITR can be enabled", func() (bool, string) { err := enable(); return err == nil, errCode(err) })
+	pitrStatus := func() types.PointInTimeRecoveryStatus {
+		cb, err := c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("tagged")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus
 	}
+	if st := pitrStatus(); st != "ENABLING" {
+		t.Fatalf("PITR right after enabling = %s, want ENABLING", st)
+	}
+	eventually(t, 5*time.Second, "PITR ENABLED", func() (bool, string) {
+		st := pitrStatus()
+		return st == types.PointInTimeRecoveryStatusEnabled, string(st)
+	})
 	_, err = c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("none")})
 	wantCode(t, err, "TableNotFoundException", "")
 

@@ -36,6 +36,21 @@
 //     Region's write that answered first loses), not by when a stream record was
 //     read. Item data is never rewritten: an ARN stored in an attribute stays as
 //     written.
+//   - AWS's harsher control-plane rules (strict.go, each citing its source): every
+//     table description carries WarmThroughput (ACTIVE); a customer managed key
+//     table's replica Create names a key in the replica's Region, an AWS owned key
+//     table's takes none, keys read back as ARNs, and a replica Update cannot change
+//     a key; right after a table or replica turns ACTIVE, PITR is refused with
+//     ContinuousBackupsUnavailableException, then ENABLING; a CREATING (or ARCHIVED)
+//     replica's Region answers DescribeTable only; deletion protection changes and
+//     ReplicaUpdates Update leave the table/replica UPDATING, and a second
+//     deletion protection change soon after is throttled; a Region that sourced a
+//     replica create refuses deletion for 24 hours; warm throughput above the
+//     destination Region's table maximum fails the replica create
+//     (LimitExceededException); an Update that changes nothing, an UpdateTable with
+//     only a TableName, and unknown Region names are refused. Slow states are on by
+//     default; Delays shortens them (zero keeps the default, so they cannot be
+//     skipped). KMS DescribeKey tells AWS managed from customer managed keys.
 //   - Malformed JSON gives SerializationException, unknown targets
 //     UnknownOperationException; other validation is DynamoDB Local's.
 //
@@ -47,7 +62,8 @@
 //
 //	POST   /_emulator/reset                  Reset: delete every table, forget all state
 //	GET    /_emulator/delays                 CurrentDelays
-//	POST   /_emulator/delays                 SetDelays {"replicaCreate":"2s","replicaDelete":"1s","replication":"200ms","upgrade":"1s"}
+//	POST   /_emulator/delays                 SetDelays {"replicaCreate":"2s","replicaDelete":"1s","replication":"200ms","upgrade":"1s",
+//	                                           "settle":"20s","toggleThrottle":"15s","pitrUnavailable":"10s","pitrEnabling":"10s","sourceHold":"24h"}
 //	GET    /_emulator/faults                 Faults
 //	POST   /_emulator/faults                 AddFault (a Fault as JSON) → {"id":N}
 //	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults
@@ -55,6 +71,8 @@
 //	POST   /_emulator/split-shard            SplitShard {"region":"us-east-1","table":"T","children":2} → {"children":[ids]}
 //	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"}
 //	POST   /_emulator/fail-replica-creation  FailReplicaCreation {"region":"eu-west-1","table":"T","description":"..."}
+//	POST   /_emulator/replica-status         SetReplicaStatus {"region":"eu-west-1","table":"T","status":"REGION_DISABLED"}
+//	POST   /_emulator/table-quota            SetTableQuota {"region":"us-east-1","read":80000,"write":80000}
 //	GET    /_emulator/upgrade-check?table=T  CheckUpgrade: the console's prerequisites
 //	POST   /_emulator/upgrade                UpdateVersion {"table":"T","after":"5s"} (409 with the failed checks when refused)
 //	GET    /_emulator/upgrade?table=T        UpgradeState

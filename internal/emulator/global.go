@@ -17,14 +17,17 @@ const (
 	statusDeleting       = "DELETING"
 	statusUpdating       = "UPDATING"
 	statusCreationFailed = "CREATION_FAILED"
+	statusArchived       = "ARCHIVED"
 )
 
 // group is one global table: the same table name in several Regions.
 type group struct {
-	name      string
-	version   string
-	created   time.Time
-	members   map[string]*member
+	name    string
+	version string
+	created time.Time
+	members map[string]*member
+	// sourcedAt is when each Region last sourced a replica create (the 24 h rule).
+	sourcedAt map[string]time.Time
 	upgrading bool
 	keyAttrs  []string // names of the key attributes
 	stop      chan struct{}
@@ -46,10 +49,11 @@ type member struct {
 	tableClass string
 	readOver   *int64
 	gsis       []string
+	gsiOver    map[string]int64 // read capacity override per index
 }
 
 func newGroup(name, version string) *group {
-	return &group{name: name, version: version, created: time.Now(), members: map[string]*member{},
+	return &group{name: name, version: version, created: time.Now(), members: map[string]*member{}, sourcedAt: map[string]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -127,9 +131,13 @@ func (m *member) describe() map[string]any {
 		d["ProvisionedThroughputOverride"] = map[string]int64{"ReadCapacityUnits": *m.readOver}
 	}
 	if len(m.gsis) > 0 {
-		var gsis []map[string]string
+		var gsis []map[string]any
 		for _, n := range m.gsis {
-			gsis = append(gsis, map[string]string{"IndexName": n})
+			x := map[string]any{"IndexName": n}
+			if v, ok := m.gsiOver[n]; ok {
+				x["ProvisionedThroughputOverride"] = map[string]int64{"ReadCapacityUnits": v}
+			}
+			gsis = append(gsis, x)
 		}
 		d["GlobalSecondaryIndexes"] = gsis
 	}
@@ -145,6 +153,30 @@ type replicaSpec struct {
 	ProvisionedThroughputOverride *struct {
 		ReadCapacityUnits *int64 `json:"ReadCapacityUnits"`
 	} `json:"ProvisionedThroughputOverride"`
+	GlobalSecondaryIndexes []struct {
+		IndexName                     string `json:"IndexName"`
+		ProvisionedThroughputOverride *struct {
+			ReadCapacityUnits *int64 `json:"ReadCapacityUnits"`
+		} `json:"ProvisionedThroughputOverride"`
+	} `json:"GlobalSecondaryIndexes"`
+}
+
+// changes reports whether a ReplicaUpdates Update asks for any change.
+func (r *replicaSpec) changes() bool {
+	return r.KMSMasterKeyID != "" || r.TableClassOverride != "" || r.ProvisionedThroughputOverride != nil || len(r.GlobalSecondaryIndexes) > 0
+}
+
+// applyGSIOverrides stores the per-index overrides of a Create or Update.
+func (m *member) applyGSIOverrides(spec *replicaSpec) {
+	for _, gi := range spec.GlobalSecondaryIndexes {
+		if gi.ProvisionedThroughputOverride == nil || gi.ProvisionedThroughputOverride.ReadCapacityUnits == nil {
+			continue
+		}
+		if m.gsiOver == nil {
+			m.gsiOver = map[string]int64{}
+		}
+		m.gsiOver[gi.IndexName] = *gi.ProvisionedThroughputOverride.ReadCapacityUnits
+	}
 }
 
 type replicaAction struct {
@@ -165,6 +197,12 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 	}
 	if _, ok := in["ReplicaUpdates"]; ok {
 		return s.replicaUpdates(req, name, in)
+	}
+	if len(in) == 1 {
+		return nil, validation("Nothing to update")
+	}
+	if e := s.settingsRules(req, name, in); e != nil {
+		return nil, e
 	}
 	s.mu.Lock()
 	g := s.groups[name]
@@ -223,6 +261,13 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if _, ok := in["DeletionProtectionEnabled"]; ok {
+		s.mu.Lock()
+		m := s.metaLocked(req.region, name)
+		m.protectionChanged = time.Now()
+		m.updatingUntil = m.protectionChanged.Add(s.delays.Settle)
+		s.mu.Unlock()
+	}
 	delete(in, "DeletionProtectionEnabled")
 	if len(in) > 1 {
 		body, _ := json.Marshal(in)
@@ -265,6 +310,17 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		}
 		if spec.RegionName == req.region {
 			return nil, validation("Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.")
+		}
+		if !regionPattern.MatchString(spec.RegionName) {
+			return nil, validation("One or more parameter values were invalid: %s is not a valid Region", spec.RegionName)
+		}
+		if a.Update != nil && !a.Update.changes() {
+			return nil, validation("One or more parameter values were invalid: a replica Update must change at least one setting of the replica in %s", spec.RegionName)
+		}
+		// A replica's key cannot be changed: the replica must be deleted and created
+		// again (shared/FACTS.md, AWS provider PR #29102).
+		if a.Update != nil && a.Update.KMSMasterKeyID != "" {
+			return nil, validation("One or more parameter values were invalid: KMSMasterKeyId of the replica in %s cannot be updated; delete the replica and create it again with the new key", spec.RegionName)
 		}
 	}
 	if createsDeletes > 1 {
@@ -313,6 +369,19 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 				s.mu.Unlock()
 				return nil, errorf("LimitExceededException", http.StatusBadRequest, "Subscriber limit exceeded: too many replicas are being created or deleted simultaneously in this account (limit %d)", s.opts.MaxConcurrentReplicaOps)
 			}
+			srcMeta := s.meta[tableKey{req.region, name}]
+			var srcSSE *sseSpec
+			if srcMeta != nil {
+				srcSSE = srcMeta.SSE
+			}
+			if e := replicaKeyRule(srcSSE, a.Create.KMSMasterKeyID, r); e != nil {
+				s.mu.Unlock()
+				return nil, e
+			}
+			if e := warmAboveQuota(srcMeta.warmOf(src.billingMode(), src.ProvisionedThroughput), s.quotaLocked(r), r); e != nil {
+				s.mu.Unlock()
+				return nil, e
+			}
 		case a.Delete != nil, a.Update != nil:
 			spec := a.Delete
 			if spec == nil {
@@ -321,6 +390,12 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 			if g == nil || g.members[spec.RegionName] == nil {
 				s.mu.Unlock()
 				return nil, validation("Replica specified in the Replica Update or Replica Delete action of the request was not found.")
+			}
+			if a.Delete != nil {
+				if e := s.sourceHoldLocked(g, a.Delete.RegionName); e != nil {
+					s.mu.Unlock()
+					return nil, e
+				}
 			}
 			if a.Delete != nil && s.replicaOps >= s.opts.MaxConcurrentReplicaOps {
 				s.mu.Unlock()
@@ -379,7 +454,9 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		switch {
 		case a.Create != nil:
 			m := &member{region: a.Create.RegionName, status: statusCreating, since: now, due: now.Add(s.delays.ReplicaCreate),
-				source: req.region, kmsKey: a.Create.KMSMasterKeyID, tableClass: a.Create.TableClassOverride, gsis: gsiNames}
+				source: req.region, kmsKey: keyARN(a.Create.KMSMasterKeyID, a.Create.RegionName), tableClass: a.Create.TableClassOverride, gsis: gsiNames}
+			m.applyGSIOverrides(a.Create)
+			g.sourcedAt[req.region] = now
 			if m.tableClass == "" {
 				m.tableClass = src.tableClass()
 			}
@@ -406,9 +483,10 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 			s.replicaOps++
 		case a.Update != nil:
 			m := g.members[a.Update.RegionName]
-			if a.Update.KMSMasterKeyID != "" {
-				m.kmsKey = a.Update.KMSMasterKeyID
-			}
+			// A replica Update keeps the replica (and so the table) UPDATING for tens of
+			// seconds (shared/FACTS.md, "Settings changes take time").
+			m.status, m.since, m.due = statusUpdating, now, now.Add(s.delays.Settle)
+			m.applyGSIOverrides(a.Update)
 			if a.Update.TableClassOverride != "" {
 				m.tableClass = a.Update.TableClassOverride
 			}
@@ -506,10 +584,11 @@ func (s *Server) createReplicaTable(req *request, src *tableDesc, m *member) *ap
 	srcMeta := s.meta[tableKey{req.region, src.TableName}]
 	dst := s.metaLocked(m.region, src.TableName)
 	if srcMeta != nil && srcMeta.SSE != nil {
+		// Keys are regional: the replica has its own key (the rules above make a
+		// customer managed key table's replica name one), or the AWS managed key of
+		// its Region.
 		sse := *srcMeta.SSE
-		if m.kmsKey != "" {
-			sse.KMSMasterKeyID = m.kmsKey
-		}
+		sse.KMSMasterKeyID = m.kmsKey
 		dst.SSE = &sse
 	}
 	s.mu.Unlock()
@@ -528,6 +607,12 @@ func (s *Server) deleteTable(req *request) ([]byte, *apiError) {
 	if g != nil && g.members[req.region] != nil && g.busyLocked() {
 		s.mu.Unlock()
 		return nil, inProcess(in.TableName)
+	}
+	if g != nil && g.members[req.region] != nil {
+		if e := s.sourceHoldLocked(g, req.region); e != nil {
+			s.mu.Unlock()
+			return nil, e
+		}
 	}
 	s.mu.Unlock()
 	resp, aerr := s.decorated(req, "TableDescription")
@@ -585,4 +670,14 @@ func (s *Server) copyAutoScalingLocked(from, to, table string) {
 			}
 		}
 	}
+}
+
+// sourceHoldLocked refuses to delete a Region that sourced a replica create in the
+// last 24 hours (Delays.SourceHold): ValidationException with AWS's message
+// (shared/FACTS.md, "A Region used as the source of a replica create").
+func (s *Server) sourceHoldLocked(g *group, region string) *apiError {
+	if at, ok := g.sourcedAt[region]; ok && time.Since(at) < s.delays.SourceHold {
+		return validation("Replica cannot be deleted because it has acted as a source region for new replica(s) being added to the table in the last 24 hours")
+	}
+	return nil
 }

@@ -186,6 +186,13 @@ func TestConcurrentUpdateTableRejected(t *testing.T) {
 	_, err = east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"),
 		ReplicaUpdates: []types.ReplicationGroupUpdate{{Delete: &types.DeleteReplicationGroupMemberAction{RegionName: aws.String("eu-west-2")}}}})
 	wantCode(t, err, "ValidationException", "protected against deletion")
+	// Deletion protection keeps the table UPDATING a while: no other change meanwhile.
+	if d := describe(t, ctx, west2, "busy"); d.TableStatus != types.TableStatusUpdating {
+		t.Fatalf("table status right after a deletion protection change = %s, want UPDATING", d.TableStatus)
+	}
+	_, err = west2.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"), DeletionProtectionEnabled: aws.Bool(false)})
+	wantCode(t, err, "ResourceInUseException", "")
+	waitTableActive(t, west2, "busy")
 	if _, err := west2.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("busy"), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,12 @@ var testDelays = emulator.Delays{
 	ReplicaDelete: 200 * time.Millisecond,
 	Replication:   100 * time.Millisecond,
 	Upgrade:       300 * time.Millisecond,
+	// Slow states stay, shortened.
+	Settle:          300 * time.Millisecond,
+	ToggleThrottle:  200 * time.Millisecond,
+	PITRUnavailable: 200 * time.Millisecond,
+	PITREnabling:    200 * time.Millisecond,
+	SourceHold:      24 * time.Hour,
 }
 
 func TestMain(m *testing.M) {
@@ -150,6 +156,16 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s (last: %s)", timeout, what, last)
+}
+
+// waitTableActive polls until the table's own status is ACTIVE (settings changes
+// leave it UPDATING for Delays.Settle).
+func waitTableActive(t *testing.T, c *dynamodb.Client, name string) {
+	t.Helper()
+	eventually(t, 10*time.Second, name+" ACTIVE", func() (bool, string) {
+		d := describe(t, context.Background(), c, name)
+		return d.TableStatus == types.TableStatusActive, string(d.TableStatus)
+	})
 }
 
 func describe(t *testing.T, ctx context.Context, c *dynamodb.Client, name string) *types.TableDescription {

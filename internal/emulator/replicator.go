@@ -141,6 +141,11 @@ func (r *replicator) step(ctx context.Context) bool {
 			if m.copied && !now.Before(m.due) {
 				m.status = statusActive
 				s.replicaOps--
+				s.metaLocked(m.region, g.name).activeAt = now
+			}
+		case statusUpdating:
+			if !now.Before(m.due) {
+				m.status = statusActive
 			}
 		case statusDeleting:
 			if !now.Before(m.due) {
@@ -205,7 +210,7 @@ func (r *replicator) step(ctx context.Context) bool {
 	r.deliver(ctx, states, version)
 	busy := false
 	for _, st := range states {
-		busy = busy || st.status == statusCreating || st.status == statusDeleting
+		busy = busy || st.status == statusCreating || st.status == statusDeleting || st.status == statusUpdating
 	}
 	return r.active || busy || len(r.queue) > 0 || len(toCopy) > 0
 }

@@ -60,6 +60,21 @@ type Delays struct {
 	Replication time.Duration `json:"replication"`
 	// Upgrade is how long the console's "Update version" keeps tables UPDATING (default 1s).
 	Upgrade time.Duration `json:"upgrade"`
+	// Settle is how long a table stays UPDATING after a deletion protection change, and
+	// a replica after a ReplicaUpdates Update (default 20s: "tens of seconds" on AWS).
+	Settle time.Duration `json:"settle"`
+	// ToggleThrottle is how soon after a deletion protection change another one is
+	// throttled (default 15s).
+	ToggleThrottle time.Duration `json:"toggleThrottle"`
+	// PITRUnavailable is how long after a table or replica turns ACTIVE enabling
+	// point-in-time recovery fails with ContinuousBackupsUnavailableException (default 10s).
+	PITRUnavailable time.Duration `json:"pitrUnavailable"`
+	// PITREnabling is how long point-in-time recovery reports ENABLING after it is
+	// enabled (default 10s).
+	PITREnabling time.Duration `json:"pitrEnabling"`
+	// SourceHold is how long a Region that sourced a replica create refuses its own
+	// deletion (default 24h).
+	SourceHold time.Duration `json:"sourceHold"`
 }
 
 func (d Delays) withDefaults() Delays {
@@ -74,6 +89,21 @@ func (d Delays) withDefaults() Delays {
 	}
 	if d.Upgrade == 0 {
 		d.Upgrade = time.Second
+	}
+	if d.Settle == 0 {
+		d.Settle = 20 * time.Second
+	}
+	if d.ToggleThrottle == 0 {
+		d.ToggleThrottle = 15 * time.Second
+	}
+	if d.PITRUnavailable == 0 {
+		d.PITRUnavailable = 10 * time.Second
+	}
+	if d.PITREnabling == 0 {
+		d.PITREnabling = 10 * time.Second
+	}
+	if d.SourceHold == 0 {
+		d.SourceHold = 24 * time.Hour
 	}
 	return d
 }
@@ -105,6 +135,7 @@ type Server struct {
 	splits       map[string]*shardSplit   // local stream ARN|shard
 	vshards      map[string]*virtualShard // local stream ARN|virtual shard id
 	nextShard    int
+	quotas       map[string]TableQuota // per Region; absent: the default quota
 	iteratorTTL  time.Duration
 	createFails  map[tableKey]string
 	upgrades     map[string]*UpgradeStatus
@@ -132,6 +163,18 @@ type tableMeta struct {
 	Tags map[string]string
 	SSE  *sseSpec
 	PITR bool
+	// Warm is the warm throughput asked for with CreateTable/UpdateTable (nil: the default).
+	Warm *warmThroughput
+	// activeAt is when the table (or replica) turned ACTIVE: enabling PITR fails for a while after.
+	activeAt time.Time
+	// pitrSince is when PITR was enabled: it reports ENABLING for a while.
+	pitrSince time.Time
+	// updatingUntil keeps the table UPDATING after a deletion protection change.
+	updatingUntil time.Time
+	// protectionChanged is when deletion protection last changed (throttles another change).
+	protectionChanged time.Time
+	// failStatus is a failure status the admin API put the replica into.
+	failStatus string
 }
 
 type sseSpec struct {
@@ -193,6 +236,7 @@ func (s *Server) resetStateLocked() {
 	s.splits = map[string]*shardSplit{}
 	s.vshards = map[string]*virtualShard{}
 	s.iteratorTTL = 0
+	s.quotas = map[string]TableQuota{}
 	s.createFails = map[tableKey]string{}
 	s.assumedRoles = nil
 	s.upgrades = map[string]*UpgradeStatus{}
@@ -342,8 +386,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		proto = protoDynamoDB
 	case "DynamoDBStreams_20120810":
 		proto = protoStreams
-	case "AnyScaleFrontendService":
-		proto = protoAutoScaling
+	case "AnyScaleFrontendService", "TrentService":
+		proto = protoAutoScaling // both JSON 1.1 with bare error types
 	default:
 		writeError(w, protoDynamoDB, errorf("UnknownOperationException", http.StatusBadRequest, "An unknown operation was requested."))
 		return
@@ -362,10 +406,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp []byte
 	var aerr *apiError
-	switch proto {
-	case protoAutoScaling:
+	switch {
+	case service == "TrentService":
+		resp, aerr = s.kms(req)
+	case proto == protoAutoScaling:
 		resp, aerr = s.autoScaling(req)
-	case protoStreams:
+	case proto == protoStreams:
 		resp, aerr = s.streams(req)
 	default:
 		resp, aerr = s.dynamodb(req)

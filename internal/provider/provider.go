@@ -141,6 +141,7 @@ func (p *ddbglobalProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 						"dynamodb":               endpointAttribute("DynamoDB"),
 						"dynamodbstreams":        endpointAttribute("DynamoDB Streams"),
 						"applicationautoscaling": endpointAttribute("Application Auto Scaling"),
+						"kms":                    endpointAttribute("KMS (customer managed keys of replicas are described there)"),
 						"sts":                    endpointAttribute("STS"),
 					},
 				},
@@ -194,6 +195,7 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 			DynamoDB:               e.DynamoDB.ValueString(),
 			DynamoDBStreams:        e.DynamoDBStreams.ValueString(),
 			ApplicationAutoScaling: e.ApplicationAutoScaling.ValueString(),
+			KMS:                    e.KMS.ValueString(),
 			STS:                    e.STS.ValueString(),
 		}
 	}
@@ -271,5 +273,6 @@ type endpointsModel struct {
 	DynamoDB               types.String `tfsdk:"dynamodb"`
 	DynamoDBStreams        types.String `tfsdk:"dynamodbstreams"`
 	ApplicationAutoScaling types.String `tfsdk:"applicationautoscaling"`
+	KMS                    types.String `tfsdk:"kms"`
 	STS                    types.String `tfsdk:"sts"`
 }

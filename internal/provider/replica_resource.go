@@ -91,10 +91,12 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"kms_key_arn": schema.StringAttribute{
 				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica; a key id, " +
-					"alias name (`alias/...`) or alias ARN works too and is kept as written. Empty means the table's default encryption.",
+					"alias name (`alias/...`) or alias ARN works too and is kept as written. Required when the table uses a " +
+					"customer managed key, refused when it uses the AWS owned key; empty otherwise means the AWS managed key " +
+					"of the replica Region. DynamoDB cannot change a replica's key: changing it replaces the replica.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 				Validators:    []validator.String{kmsKeyValidator()},
 			},
 			"table_class": schema.StringAttribute{
@@ -193,6 +195,9 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	err := r.checkCanAddReplica(ctx, table, region, source)
 	if err == nil {
 		err = r.checkNoReplicaYet(ctx, table, region, source, false)
+	}
+	if err == nil {
+		err = r.checkReplicaRules(ctx, table, region, source, r.configuredKey(ctx, req.Config, &resp.Diagnostics))
 	}
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -368,6 +373,9 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 	r.meta.Tables.InvalidateTable(table)
 	if err != nil {
 		detail := err.Error()
+		if isSourceHold(err) {
+			detail = r.explainSourceHold(ctx, table, region, source, err)
+		}
 		if strings.Contains(strings.ToLower(detail), "deletion protection") {
 			detail += "\n\nSet deletion_protection_enabled = false on the replica and apply, then destroy it."
 		}
@@ -435,6 +443,9 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	err := r.checkCanAddReplica(ctx, table, region, source)
 	if err == nil {
 		err = r.checkNoReplicaYet(ctx, table, region, source, true)
+	}
+	if err == nil {
+		err = r.checkReplicaRules(ctx, table, region, source, r.configuredKey(ctx, req.Config, &resp.Diagnostics))
 	}
 	addCheckResult(&resp.Diagnostics, path.Root("table_name"), summary, err)
 	resp.Diagnostics.Append(r.checkPlannedSettings(ctx, plan, source)...)
@@ -570,6 +581,10 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 
 	regional := r.meta.AWS.DynamoDB(region)
 	backups, err := regional.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+	if settingsUnreadable(err, rep.ReplicaStatus) {
+		fillUnknowns(m) // read again once the replica is ACTIVE
+		return true, diags
+	}
 	if err != nil {
 		diags.AddError(summary, "reading point-in-time recovery in "+region+": "+err.Error())
 		return false, diags
@@ -579,6 +594,9 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 		backups.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == awstypes.PointInTimeRecoveryStatusEnabled)
 
 	tags, err := listTags(ctx, regional, aws.ToString(local.TableArn))
+	if settingsUnreadable(err, rep.ReplicaStatus) {
+		return true, diags
+	}
 	if err != nil {
 		diags.AddError(summary, "reading tags in "+region+": "+err.Error())
 		return false, diags
@@ -601,28 +619,12 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 	changed := func(p, o types.Bool) bool { return !p.IsNull() && !p.IsUnknown() && (old == nil || !p.Equal(o)) }
 
 	if changed(plan.PointInTimeRecovery, oldBool(old, func(m *replicaModel) types.Bool { return m.PointInTimeRecovery })) {
-		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
-			_, err := client.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
-				TableName: aws.String(table),
-				PointInTimeRecoverySpecification: &awstypes.PointInTimeRecoverySpecification{
-					PointInTimeRecoveryEnabled: aws.Bool(plan.PointInTimeRecovery.ValueBool()),
-				},
-			})
-			return err
-		})
-		if err != nil {
+		if err := setPITR(ctx, client, table, plan.PointInTimeRecovery.ValueBool(), deadline); err != nil {
 			return fmt.Errorf("setting point-in-time recovery in %s: %w", region, err)
 		}
 	}
 	if changed(plan.DeletionProtectionEnabled, oldBool(old, func(m *replicaModel) types.Bool { return m.DeletionProtectionEnabled })) {
-		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
-			_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
-				TableName:                 aws.String(table),
-				DeletionProtectionEnabled: aws.Bool(plan.DeletionProtectionEnabled.ValueBool()),
-			})
-			return err
-		})
-		if err != nil {
+		if err := setDeletionProtection(ctx, client, table, plan.DeletionProtectionEnabled.ValueBool(), deadline); err != nil {
 			return fmt.Errorf("setting deletion protection in %s: %w", region, err)
 		}
 	}
@@ -702,10 +704,6 @@ func syncTags(ctx context.Context, client *dynamodb.Client, arn string, want map
 func replicaUpdateAction(plan, state replicaModel) *awstypes.UpdateReplicationGroupMemberAction {
 	u := &awstypes.UpdateReplicationGroupMemberAction{RegionName: aws.String(plan.Region.ValueString())}
 	changed := false
-	if !plan.KMSKeyARN.IsUnknown() && !plan.KMSKeyARN.IsNull() && !plan.KMSKeyARN.Equal(state.KMSKeyARN) && plan.KMSKeyARN.ValueString() != "" {
-		u.KMSMasterKeyId = aws.String(plan.KMSKeyARN.ValueString())
-		changed = true
-	}
 	if !plan.TableClass.IsUnknown() && !plan.TableClass.IsNull() && !plan.TableClass.Equal(state.TableClass) {
 		u.TableClassOverride = awstypes.TableClass(plan.TableClass.ValueString())
 		changed = true

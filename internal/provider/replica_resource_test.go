@@ -304,7 +304,9 @@ func TestAccReplica_creationFailed(t *testing.T) {
 }
 
 // A timeout names the status the replica was stuck in, and has no hidden floor: a 2 s
-// timeout ends the apply after about 2 s.
+// timeout ends the apply after about 2 s. The second step refreshes while the replica
+// is still CREATING and its Region answers DescribeTable only: it catches a read that
+// treats those errors as fatal (settingsUnreadable returning false fails it).
 func TestAccReplica_timeout(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
