@@ -31,7 +31,7 @@ func (m *Migration) backfillLoop(ctx context.Context) error {
 			return err
 		}
 	}
-	if m.cfg.HandOff == HandOffInsertIfAbsent && !m.swept.Load() && m.cachedPhase() == PhaseSyncing {
+	if m.HandOff() == HandOffInsertIfAbsent && !m.swept.Load() && m.cachedPhase() == PhaseSyncing {
 		// Any worker may sweep (again): a sweep cut short by a crash is redone.
 		if err := m.removeTombstones(ctx); err != nil {
 			return err
@@ -50,7 +50,7 @@ func (m *Migration) backfillLoop(ctx context.Context) error {
 // is over.
 func (m *Migration) backfillDone() bool {
 	p := m.cachedPhase()
-	return p != PhaseBackfilling && (m.cfg.HandOff != HandOffInsertIfAbsent || m.swept.Load() || p != PhaseSyncing)
+	return p != PhaseBackfilling && (m.HandOff() != HandOffInsertIfAbsent || m.swept.Load() || p != PhaseSyncing)
 }
 
 // copySegments makes one pass over the unfinished segments.
@@ -205,7 +205,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 // the stream (or, in version mode, a newer direct write) already put there, and
 // never replaces a tombstone.
 func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
-	if m.cfg.HandOff == HandOffReplay && m.cfg.VersionAttribute == "" {
+	if m.HandOff() == HandOffReplay && m.cfg.VersionAttribute == "" {
 		reqs := make([]types.WriteRequest, len(items))
 		for i, it := range items {
 			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}

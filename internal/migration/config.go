@@ -70,7 +70,22 @@ const (
 	// well inside the stream's 24 h retention; if a shard is found to be older
 	// than that before it is read, the run fails with "re-backfill required".
 	HandOffReplay HandOff = "replay"
+	// HandOffAuto chooses when the migration starts and records the choice:
+	// HandOffReplay when the backfill estimate (the source's item count and
+	// size at the write limit, or at a new on-demand table's 4,000 units/s) fits
+	// within Config.ReplayWithin, HandOffInsertIfAbsent otherwise. Should a
+	// replay backfill outlast the stream's retention after all, the migration
+	// fails loudly ("re-backfill required"); it never skips.
+	HandOffAuto HandOff = "auto"
 )
+
+// DefaultReplayWithin is how long a backfill may be estimated to take for
+// HandOffAuto to choose replay: half the stream's 24 h retention.
+const DefaultReplayWithin = 12 * time.Hour
+
+// nominalWriteRate is the write rate assumed for estimates when no write limit
+// is set: what a new on-demand table sustains at first (units per second).
+const nominalWriteRate = 4000.0
 
 // VerifyMode selects what Verify compares.
 type VerifyMode string
@@ -106,8 +121,11 @@ type Config struct {
 	CheckpointRegion string // recorded for the runner
 	CheckpointClient DynamoDBAPI
 
-	Segments         int       // fingerprinted: total Scan segments; default 16
-	HandOff          HandOff   // fingerprinted; default HandOffInsertIfAbsent
+	Segments int     // fingerprinted: total Scan segments; default 16
+	HandOff  HandOff // fingerprinted; default HandOffInsertIfAbsent
+	// ReplayWithin bounds the backfill estimate for which HandOffAuto chooses
+	// replay; default DefaultReplayWithin.
+	ReplayWithin     time.Duration
 	VersionAttribute string    // fingerprinted: replicated writes only win when newer (see apply.go)
 	Transform        Transform // fingerprinted
 	// StreamViewType is used when the source has no stream and the engine enables
@@ -167,6 +185,9 @@ func (c *Config) setDefaults() {
 	if c.LeaseDuration == 0 {
 		c.LeaseDuration = 30 * time.Second
 	}
+	if c.ReplayWithin == 0 {
+		c.ReplayWithin = DefaultReplayWithin
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = c.LeaseDuration / 3
 	}
@@ -213,8 +234,8 @@ func (c *Config) validate() error {
 	if c.Segments < 1 || c.Segments > 1_000_000 {
 		errs = append(errs, fmt.Errorf("Segments must be 1..1000000, got %d", c.Segments))
 	}
-	if c.HandOff != HandOffInsertIfAbsent && c.HandOff != HandOffReplay {
-		errs = append(errs, fmt.Errorf("HandOff must be %q or %q, got %q", HandOffInsertIfAbsent, HandOffReplay, c.HandOff))
+	if c.HandOff != HandOffInsertIfAbsent && c.HandOff != HandOffReplay && c.HandOff != HandOffAuto {
+		errs = append(errs, fmt.Errorf("HandOff must be %q, %q or %q, got %q", HandOffAuto, HandOffInsertIfAbsent, HandOffReplay, c.HandOff))
 	}
 	switch c.StreamViewType {
 	case "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE":
@@ -237,6 +258,40 @@ func (c *Config) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// EstimateBackfill is how long a backfill of items totalling sizeBytes takes at
+// the write limit (or nominalWriteRate) and read limit: one write unit per KB
+// of each item, one strongly consistent read unit per 4 KB scanned.
+func (c *Config) EstimateBackfill(items, sizeBytes int64) time.Duration {
+	if items <= 0 {
+		return 0
+	}
+	kbPerItem := max(1, (float64(sizeBytes)/float64(items)+1023)/1024)
+	kbPerItem = float64(int64(kbPerItem))
+	write := c.MaxWriteUnits
+	if write <= 0 {
+		write = nominalWriteRate
+	}
+	secs := float64(items) * kbPerItem / write
+	if c.MaxReadUnits > 0 {
+		secs = max(secs, float64(sizeBytes)/4096/c.MaxReadUnits)
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// ResolveHandOff is the hand-off HandOffAuto chooses for a backfill estimated
+// to take estimate, and why; other hand-offs are returned as they are.
+func (c *Config) ResolveHandOff(estimate time.Duration) (HandOff, string) {
+	if c.HandOff != HandOffAuto {
+		return c.HandOff, "configured"
+	}
+	if estimate <= c.ReplayWithin {
+		return HandOffReplay, fmt.Sprintf("the backfill is estimated at %s, within %s of the stream's 24 h retention: "+
+			"a fast BatchWriteItem backfill, then the stream replayed from the capture", estimate.Round(time.Second), c.ReplayWithin)
+	}
+	return HandOffInsertIfAbsent, fmt.Sprintf("the backfill is estimated at %s, more than %s: the stream is applied during "+
+		"the backfill, whose writes only insert absent keys, so it may outlast the stream's retention", estimate.Round(time.Second), c.ReplayWithin)
 }
 
 // fingerprint hashes the settings that a running migration's checkpoints depend on.

@@ -63,6 +63,7 @@ type Migration struct {
 	dstKey   []string // target key attribute names, hash first
 
 	phase      atomic.Value // Phase, refreshed from the state entry
+	handOff    atomic.Value // HandOff in force: the configured one, or what auto chose at the start
 	capturedAt atomic.Int64 // unix ms of the stream capture, from the state entry
 	swept      atomic.Bool  // tombstones swept after the backfill
 	streamARN  atomic.Value // string
@@ -103,6 +104,7 @@ func New(cfg Config) (*Migration, error) {
 		},
 	}
 	m.phase.Store(Phase(""))
+	m.handOff.Store(cfg.HandOff)
 	m.streamARN.Store("")
 	return m, nil
 }
@@ -111,6 +113,21 @@ func New(cfg Config) (*Migration, error) {
 func (m *Migration) Config() Config { return m.cfg }
 
 func (m *Migration) cachedPhase() Phase { return m.phase.Load().(Phase) }
+
+// HandOff is the hand-off in force: the configured one, or, for HandOffAuto,
+// the one chosen when the migration started (known after Start or a refresh).
+func (m *Migration) HandOff() HandOff { return m.handOff.Load().(HandOff) }
+
+// noteState caches what every worker needs from the state entry.
+func (m *Migration) noteState(st Item) {
+	m.phase.Store(Phase(sOf(st["phase"])))
+	m.swept.Store(boolOf(st["swept"]))
+	m.capturedAt.Store(intOf(st["capturedAt"]))
+	m.streamARN.Store(sOf(st["streamArn"]))
+	if h := HandOff(sOf(st["handOff"])); h != "" {
+		m.handOff.Store(h)
+	}
+}
 
 // prepare reads both tables' key schemas once and checks that the transform
 // carries every source key attribute into the target key.
@@ -233,10 +250,11 @@ func (m *Migration) Start(ctx context.Context) error {
 	if err := m.awaitRetired(ctx); err != nil {
 		return err
 	}
-	arn, estimate, err := m.captureStream(ctx)
+	arn, estimate, size, err := m.captureStream(ctx)
 	if err != nil {
 		return err
 	}
+	handOff, why := m.cfg.ResolveHandOff(m.cfg.EstimateBackfill(estimate, size))
 	if m.cfg.OverwriteTarget {
 		// After the capture, so that every later source write is in the
 		// stream; before the state entry, so that an interrupted clear is
@@ -254,6 +272,7 @@ func (m *Migration) Start(ctx context.Context) error {
 		"capturedAt":  nAV(now.UnixMilli()),
 		"listedAt":    nAV(now.UnixMilli()),
 		"estimate":    nAV(estimate),
+		"handOff":     sAV(string(handOff)),
 		"updatedAt":   nAV(now.UnixMilli()),
 	}); err != nil {
 		return err
@@ -264,7 +283,8 @@ func (m *Migration) Start(ctx context.Context) error {
 	if st == nil {
 		return fmt.Errorf("migration %q: %w while it started", m.cfg.ID, ErrMigrationReplaced)
 	}
-	m.log.Info("migration started", "id", m.cfg.ID, "stream_arn", sOf(st["streamArn"]), "estimated_items", estimate, "hand_off", string(m.cfg.HandOff))
+	m.log.Info("migration started", "id", m.cfg.ID, "stream_arn", sOf(st["streamArn"]), "estimated_items", estimate,
+		"hand_off", sOf(st["handOff"]), "why", why)
 	return m.adopt(ctx, st)
 }
 
@@ -388,11 +408,11 @@ func (m *Migration) clearTarget(ctx context.Context) error {
 }
 
 // captureStream enables or adopts the source stream and waits until it is ENABLED.
-func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int64, err error) {
+func (m *Migration) captureStream(ctx context.Context) (arn string, estimate, size int64, err error) {
 	for {
 		t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
 		if err != nil {
-			return "", 0, err
+			return "", 0, 0, err
 		}
 		spec := t.StreamSpecification
 		if spec == nil || !aws.ToBool(spec.StreamEnabled) {
@@ -405,25 +425,25 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int
 			})
 			var inUse *types.ResourceInUseException
 			if err != nil && !errors.As(err, &inUse) {
-				return "", 0, fmt.Errorf("enabling the stream on %s: %w", m.cfg.Source.Table, err)
+				return "", 0, 0, fmt.Errorf("enabling the stream on %s: %w", m.cfg.Source.Table, err)
 			}
 		} else if arn := aws.ToString(t.LatestStreamArn); arn != "" {
 			if m.cfg.VersionAttribute != "" && spec.StreamViewType != types.StreamViewTypeNewAndOldImages {
-				return "", 0, m.checkSourceStream(ctx)
+				return "", 0, 0, m.checkSourceStream(ctx)
 			}
 			if v := spec.StreamViewType; v == types.StreamViewTypeKeysOnly || v == types.StreamViewTypeOldImage {
 				m.log.Warn("the source stream carries no new images; every changed item will be re-read from the source", "view_type", string(v))
 			}
 			out, err := m.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn, Limit: aws.Int32(1)})
 			if err != nil {
-				return "", 0, fmt.Errorf("describing stream %s: %w", arn, err)
+				return "", 0, 0, fmt.Errorf("describing stream %s: %w", arn, err)
 			}
 			if out.StreamDescription.StreamStatus == streamtypes.StreamStatusEnabled {
-				return arn, aws.ToInt64(t.ItemCount), nil
+				return arn, aws.ToInt64(t.ItemCount), aws.ToInt64(t.TableSizeBytes), nil
 			}
 		}
 		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
-			return "", 0, err
+			return "", 0, 0, err
 		}
 	}
 }
@@ -431,12 +451,9 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate int
 // checkState caches the phase and pinned ARN and checks that the source still
 // streams into the pinned stream.
 func (m *Migration) checkState(ctx context.Context, st Item) error {
+	m.noteState(st)
 	phase := Phase(sOf(st["phase"]))
-	m.phase.Store(phase)
-	m.capturedAt.Store(intOf(st["capturedAt"]))
-	m.swept.Store(boolOf(st["swept"]))
 	pinned := sOf(st["streamArn"])
-	m.streamARN.Store(pinned)
 	if phase == PhaseFailed {
 		return &LossError{Reason: sOf(st["error"])}
 	}
@@ -476,11 +493,8 @@ func (m *Migration) refreshState(ctx context.Context, settings bool) (Item, erro
 	if err := m.sameGeneration(st, settings); err != nil {
 		return nil, err
 	}
-	m.phase.Store(Phase(sOf(st["phase"])))
-	m.swept.Store(boolOf(st["swept"]))
-	m.capturedAt.Store(intOf(st["capturedAt"]))
 	// A process that did not call Start (plan-time Pending, say) reads the pinned stream here.
-	m.streamARN.Store(sOf(st["streamArn"]))
+	m.noteState(st)
 	if Phase(sOf(st["phase"])) == PhaseFailed {
 		return st, &LossError{Reason: sOf(st["error"])}
 	}

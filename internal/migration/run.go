@@ -236,7 +236,7 @@ func (m *Migration) cutover(ctx context.Context, opts CutoverOptions) (Report, e
 	if err := m.Drain(ctx, opts.Quiet); err != nil {
 		return Report{}, err
 	}
-	if m.cfg.HandOff == HandOffInsertIfAbsent {
+	if m.HandOff() == HandOffInsertIfAbsent {
 		if err := m.removeTombstones(ctx); err != nil {
 			return Report{}, err
 		}
@@ -276,6 +276,7 @@ func (m *Migration) cutover(ctx context.Context, opts CutoverOptions) (Report, e
 // Status is a migration's position, read from the checkpoint table.
 type Status struct {
 	Phase           Phase
+	HandOff         HandOff // the hand-off in force (what auto chose)
 	Error           string
 	StreamARN       string
 	StartedAt       time.Time
@@ -305,6 +306,7 @@ func (m *Migration) Status(ctx context.Context) (Status, error) {
 	}
 	s := Status{
 		Phase:          Phase(sOf(st["phase"])),
+		HandOff:        HandOff(sOf(st["handOff"])),
 		Error:          sOf(st["error"]),
 		StreamARN:      sOf(st["streamArn"]),
 		StartedAt:      time.UnixMilli(intOf(st["capturedAt"])),

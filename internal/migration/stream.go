@@ -184,7 +184,7 @@ func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc
 		}
 	}
 	// HandOffReplay applies the stream only after the backfill.
-	hold := m.cfg.HandOff == HandOffReplay && m.cachedPhase() == PhaseBackfilling
+	hold := m.HandOff() == HandOffReplay && m.cachedPhase() == PhaseBackfilling
 	for _, id := range ready {
 		ck := known[id]
 		if ck.Owner != "" && ck.Owner != m.cfg.Owner && ck.LeaseMs > now.UnixMilli() {
@@ -350,7 +350,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			if err != nil {
 				return err
 			}
-			tombstones := m.cfg.HandOff == HandOffInsertIfAbsent && m.cachedPhase() == PhaseBackfilling
+			tombstones := m.HandOff() == HandOffInsertIfAbsent && m.cachedPhase() == PhaseBackfilling
 			// Every write of the page is fenced by the lease (see call); an
 			// error leaves the page unapplied and unchecked, to be read again.
 			if err := m.applyChanges(ctx, cs, tombstones); err != nil {

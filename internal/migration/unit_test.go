@@ -350,3 +350,30 @@ func TestStreamImageDistrustsUndecodedValues(t *testing.T) {
 		t.Fatal("an absent image is nil and fine")
 	}
 }
+
+// auto chooses replay only when the estimated backfill fits within
+// ReplayWithin; the estimate charges one write unit per KB of each item at the
+// write limit (or 4,000 units/s) and one read unit per 4 KB at the read limit.
+func TestResolveHandOffAuto(t *testing.T) {
+	c := Config{HandOff: HandOffAuto}
+	c.setDefaults()
+	if d := c.EstimateBackfill(4000*3600, 4000*3600*1024); d != time.Hour {
+		t.Errorf("14.4M 1 KB items at 4,000 units/s: estimate %s, want 1h", d)
+	}
+	if h, _ := c.ResolveHandOff(time.Hour); h != HandOffReplay {
+		t.Errorf("1 h backfill: %s, want replay", h)
+	}
+	if h, why := c.ResolveHandOff(13 * time.Hour); h != HandOffInsertIfAbsent || why == "" {
+		t.Errorf("13 h backfill: %s (%q), want insert_if_absent with a reason", h, why)
+	}
+	c.MaxWriteUnits, c.MaxReadUnits = 100, 10
+	// 3,000-byte items: 3 write units each at 100/s = 30 s; reads 3 MB / 4 KB / 10 = 73.2 s.
+	if d := c.EstimateBackfill(1000, 1000*3000); d < 73*time.Second || d > 74*time.Second {
+		t.Errorf("read-bound estimate %s, want about 73 s", d)
+	}
+	fixed := Config{HandOff: HandOffInsertIfAbsent}
+	fixed.setDefaults()
+	if h, _ := fixed.ResolveHandOff(0); h != HandOffInsertIfAbsent {
+		t.Errorf("a configured hand-off changed to %s", h)
+	}
+}

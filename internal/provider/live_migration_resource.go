@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -63,6 +64,7 @@ const (
 // Values the enum attributes accept, shared by validators and descriptions.
 var (
 	syncModes   = []string{"apply", "external"}
+	handOffs    = []string{string(migration.HandOffAuto), string(migration.HandOffReplay), string(migration.HandOffInsertIfAbsent)}
 	verifyModes = []string{string(migration.VerifyFull), string(migration.VerifyCount), string(migration.VerifyNone)}
 	phases      = []string{string(migration.PhaseBackfilling), string(migration.PhaseSyncing), string(migration.PhaseCuttingOver), string(migration.PhaseCompleted), string(migration.PhaseFailed)}
 )
@@ -132,11 +134,26 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 				Attributes: map[string]schema.Attribute{
 					"segments": schema.Int64Attribute{
-						MarkdownDescription: fmt.Sprintf("Parallel Scan segments (1 to 1000000, default %d). Changing it starts a new migration.", defaultSegments),
+						MarkdownDescription: fmt.Sprintf("Parallel Scan segments (1 to 1000000, default %d). Changing it starts a new migration (the resource is replaced).", defaultSegments),
 						Optional:            true,
 						Computed:            true,
 						Default:             int64default.StaticInt64(defaultSegments),
 						Validators:          []validator.Int64{int64validator.Between(1, 1_000_000)},
+						PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+					},
+					"hand_off": schema.StringAttribute{
+						MarkdownDescription: "How the backfill and the stream meet without an older value overwriting a newer one: " +
+							"`replay` backfills with fast BatchWriteItem calls and then replays the stream from the capture (only " +
+							"when the backfill ends well inside the stream's 24-hour retention); `insert_if_absent` applies the " +
+							"stream during the backfill, whose writes are conditional inserts (one PutItem per item, any length); " +
+							"`auto` (default) chooses replay when the estimated backfill (item count and size at " +
+							"`max_write_units_per_second`, or 4,000 units/s) takes 12 hours or less, `insert_if_absent` otherwise. " +
+							"The plan says which and why; `hand_off_in_use` records it. Changing it starts a new migration.",
+						Optional:      true,
+						Computed:      true,
+						Default:       stringdefault.StaticString(string(migration.HandOffAuto)),
+						Validators:    []validator.String{stringvalidator.OneOf(handOffs...)},
+						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 					},
 					"max_read_units_per_second": schema.Float64Attribute{
 						MarkdownDescription: "Read capacity the backfill may use on the source, charged with what DynamoDB reports. Unset: unlimited.",
@@ -218,6 +235,11 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:   true,
 				Default:    stringdefault.StaticString(string(migration.VerifyFull)),
 				Validators: []validator.String{stringvalidator.OneOf(verifyModes...)},
+			},
+			"hand_off_in_use": schema.StringAttribute{
+				MarkdownDescription: "The hand-off the migration uses: `replay` or `insert_if_absent` (what `auto` chose when it started).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Where the migration is: " + quotedList(phases) + ".",
@@ -531,6 +553,13 @@ func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrati
 		addCheckResult(&resp.Diagnostics, path.Root("overwrite_target"), summary, err)
 		return
 	}
+	if m, err := r.engine(ctx, plan); err == nil {
+		cfg := m.Config()
+		h, why := cfg.ResolveHandOff(cfg.EstimateBackfill(aws.ToInt64(src.ItemCount), aws.ToInt64(src.TableSizeBytes)))
+		resp.Diagnostics.AddWarning(summary+": hand-off "+string(h), "The backfill hand-off will be "+string(h)+" ("+
+			string(cfg.HandOff)+"): "+why+". It is chosen when the migration starts, from what DynamoDB reports then "+
+			"(ItemCount and TableSizeBytes are refreshed about every six hours).")
+	}
 	if msg := backfillEstimate(src, plan); msg != "" {
 		if estimateBackfill(src, plan) > streamRetention*3/4 {
 			resp.Diagnostics.AddWarning(summary+": the backfill approaches the stream's 24-hour retention", msg+
@@ -603,8 +632,12 @@ func (r *liveMigrationResource) engine(ctx context.Context, m liveMigrationModel
 		Transform:        tr,
 		Logger:           tflogLogger{ctx: ctx},
 	}
+	cfg.HandOff = migration.HandOffAuto
 	if b := m.backfill(ctx); b != nil {
 		cfg.Segments = int(b.Segments.ValueInt64())
+		if h := b.HandOff.ValueString(); h != "" {
+			cfg.HandOff = migration.HandOff(h)
+		}
 		cfg.MaxReadUnits = b.MaxReadUnits.ValueFloat64()
 		cfg.MaxWriteUnits = b.MaxWriteUnits.ValueFloat64()
 	}
@@ -801,6 +834,7 @@ type liveMigrationModel struct {
 	Backfill         types.Object    `tfsdk:"backfill"`
 	VersionAttribute types.String    `tfsdk:"version_attribute"`
 	OverwriteTarget  types.Bool      `tfsdk:"overwrite_target"`
+	HandOffInUse     types.String    `tfsdk:"hand_off_in_use"`
 	Transform        *transformModel `tfsdk:"transform"`
 	Sync             types.String    `tfsdk:"sync"`
 	Cutover          types.Bool      `tfsdk:"cutover"`
@@ -823,6 +857,7 @@ type tableSideModel struct {
 }
 
 type backfillModel struct {
+	HandOff       types.String  `tfsdk:"hand_off"`
 	Segments      types.Int64   `tfsdk:"segments"`
 	MaxReadUnits  types.Float64 `tfsdk:"max_read_units_per_second"`
 	MaxWriteUnits types.Float64 `tfsdk:"max_write_units_per_second"`
@@ -836,6 +871,7 @@ type transformModel struct {
 
 var backfillAttrTypes = map[string]attr.Type{
 	"segments": types.Int64Type, "max_read_units_per_second": types.Float64Type, "max_write_units_per_second": types.Float64Type,
+	"hand_off": types.StringType,
 }
 
 var verificationAttrTypes = map[string]attr.Type{
@@ -933,7 +969,13 @@ func (m *liveMigrationModel) setStatus(st migration.Status) {
 	if m.Backfill.IsUnknown() || m.Backfill.IsNull() {
 		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 			"segments": types.Int64Value(int64(max(st.Segments, 1))), "max_read_units_per_second": types.Float64Null(), "max_write_units_per_second": types.Float64Null(),
+			"hand_off": types.StringValue(string(migration.HandOffAuto)),
 		})
+	}
+	if st.HandOff != "" {
+		m.HandOffInUse = types.StringValue(string(st.HandOff))
+	} else if m.HandOffInUse.IsUnknown() {
+		m.HandOffInUse = types.StringNull()
 	}
 	m.Verification = types.ObjectNull(verificationAttrTypes)
 	if v := st.Verification; v != nil {
@@ -972,6 +1014,7 @@ func modelFromConfig(ctx context.Context, cfg migration.Config, diags *diag.Diag
 	}
 	m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 		"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
+		"hand_off": types.StringValue(string(cfg.HandOff)),
 	})
 	if !cfg.Transform.IsZero() {
 		t := &transformModel{Rename: types.MapNull(types.StringType), Drop: types.SetNull(types.StringType), Set: types.MapNull(types.StringType)}

@@ -590,3 +590,38 @@ func TestAccLiveMigration_versionAttributeNeedsOldImages(t *testing.T) {
 		}},
 	})
 }
+
+// With the default hand-off (auto) a small table is backfilled by replay, and the
+// state says so; changing backfill.segments starts a new migration, so it plans a
+// replacement rather than an update that could never apply, and the new one
+// starts again (overwrite_target) into the target the first one filled.
+func TestAccLiveMigration_handOffAutoAndSegmentsReplace(t *testing.T) {
+	acctest.PreCheck(t)
+	f := newMigrationFixture(t, 40, "pk")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: f.config(""),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "backfill.hand_off", "auto"),
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "hand_off_in_use", "replay"),
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "items_copied", "40"),
+					checkTablesEqual(t, f, nil),
+				),
+			},
+			{
+				// The replacement starts again into the target the first one filled.
+				Config: f.config("  backfill = { segments = 4 }\n  overwrite_target = true"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ddbglobal_live_migration.test", plancheck.ResourceActionReplace),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "backfill.segments", "4"),
+					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "items_copied", "40"),
+					checkTablesEqual(t, f, nil),
+				),
+			},
+		},
+	})
+}
