@@ -40,6 +40,11 @@ func (r *liveMigrationResource) checkTables(ctx context.Context, plan liveMigrat
 	if msg := keyMappingProblem(src, dst, tr); msg != "" {
 		return nil, nil, refuse(path.Root("transform"), "%s", msg)
 	}
+	if v := plan.VersionAttribute.ValueString(); v != "" && (isKeyAttribute(src, v) || isKeyAttribute(dst, v)) {
+		return nil, nil, refuse(path.Root("version_attribute"), "version_attribute %q is a key attribute of the source or "+
+			"target table; a key never changes, so it cannot order writes. Name an attribute that grows with every write, "+
+			"such as updatedAt.", v)
+	}
 	if v := plan.VersionAttribute.ValueString(); v != "" {
 		if spec := src.StreamSpecification; spec != nil && aws.ToBool(spec.StreamEnabled) && spec.StreamViewType != awstypes.StreamViewTypeNewAndOldImages {
 			return nil, nil, refuse(path.Root("version_attribute"), "version_attribute needs the source stream to carry old and new "+
@@ -87,4 +92,13 @@ func (r *liveMigrationResource) checkTargetEmpty(ctx context.Context, plan liveM
 			"source stream is captured and copy the source again.", plan.Target.TableName.ValueString(), plan.Target.Region.ValueString())
 	}
 	return nil
+}
+
+func isKeyAttribute(t *awstypes.TableDescription, name string) bool {
+	for _, k := range t.KeySchema {
+		if aws.ToString(k.AttributeName) == name {
+			return true
+		}
+	}
+	return false
 }

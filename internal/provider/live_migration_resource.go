@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -364,6 +365,16 @@ func (r *liveMigrationResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	state.setStatus(st)
+	// The lag, as of this refresh: outputs, check blocks and -refresh-only see
+	// records that no apply or runner has applied yet.
+	if st.Phase != migration.PhaseCompleted && st.Phase != migration.PhaseFailed {
+		if p, err := m.Pending(ctx); err == nil {
+			state.PendingRecords = types.Int64Value(p.Records)
+			state.LagSeconds = types.Int64Value(int64(p.OldestAge.Seconds()))
+		} else {
+			resp.Diagnostics.AddWarning(fmt.Sprintf("DynamoDB live migration (%s): could not count unapplied records", state.ID.ValueString()), err.Error())
+		}
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -512,8 +523,19 @@ func (r *liveMigrationResource) ValidateConfig(ctx context.Context, req resource
 		resp.Diagnostics.AddAttributeError(path.Root("checkpoint_table"), "checkpoint table is a migrated table",
 			fmt.Sprintf("checkpoint_table %q names the source or target table; the checkpoint table must be a table of its own.", cp))
 	}
-	if _, err := m.transform(ctx); err != nil {
+	tr, err := m.transform(ctx)
+	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("transform"), "invalid transform", err.Error())
+	}
+	if v := m.VersionAttribute.ValueString(); v != "" && err == nil {
+		if slices.Contains(tr.Drop, v) {
+			resp.Diagnostics.AddAttributeError(path.Root("version_attribute"), "version attribute dropped",
+				fmt.Sprintf("version_attribute %q is in transform.drop, so no target item would carry a version to compare. Keep it, or migrate without version_attribute.", v))
+		}
+		if to, ok := tr.Rename[v]; ok {
+			resp.Diagnostics.AddAttributeError(path.Root("version_attribute"), "version attribute renamed",
+				fmt.Sprintf("version_attribute %q is renamed to %q by the transform; the versions are compared on the target, so name the target attribute: version_attribute = %q.", v, to, to))
+		}
 	}
 }
 
@@ -697,7 +719,8 @@ func (r *liveMigrationResource) saveStatus(ctx context.Context, m *migration.Mig
 		diags.AddWarning("reading the migration's status", err.Error())
 	}
 	plan.setStatus(st)
-	if st.Phase != migration.PhaseCompleted && st.Phase != migration.PhaseFailed && plan.Sync.ValueString() == "apply" {
+	// With sync = "external" too: outputs, check blocks and -refresh-only see the lag.
+	if st.Phase != migration.PhaseCompleted && st.Phase != migration.PhaseFailed {
 		if p, err := m.Pending(ctx); err == nil {
 			plan.PendingRecords = types.Int64Value(p.Records)
 			plan.LagSeconds = types.Int64Value(int64(p.OldestAge.Seconds()))

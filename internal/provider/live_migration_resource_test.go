@@ -470,6 +470,12 @@ resource "ddbglobal_live_migration" "test" {
 		"rate out of range": {config(src, dst, `  transform = { rename = { pk = "id" } }
   backfill  = { max_write_units_per_second = 0 }`), []string{"max_write_units_per_second", "must be between 1"}},
 		"checkpoint is the target": {strings.Replace(config(src, dst, `  transform = { rename = { pk = "id" } }`), fmt.Sprintf("checkpoint_table = %q", f.checkpoint), fmt.Sprintf("checkpoint_table = %q", f.target), 1), []string{"checkpoint table is a migrated table"}},
+		"version attribute dropped": {config(src, dst, `  transform = { rename = { pk = "id" }, drop = ["version"] }
+  version_attribute = "version"`), []string{"version attribute dropped", `"version" is in transform.drop`}},
+		"version attribute renamed": {config(src, dst, `  transform = { rename = { pk = "id", version = "ver" } }
+  version_attribute = "version"`), []string{"version attribute renamed", `version_attribute = "ver"`}},
+		"version attribute is a key": {config(src, dst, `  transform = { rename = { pk = "id" } }
+  version_attribute = "id"`), []string{`version_attribute "id" is a key attribute`}},
 		"unknown sync mode": {config(src, dst, `  transform = { rename = { pk = "id" } }
   sync      = "sometimes"`), []string{"sync", `value must be one of: ["apply" "external"]`}},
 	}
@@ -621,6 +627,33 @@ func TestAccLiveMigration_handOffAutoAndSegmentsReplace(t *testing.T) {
 					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "items_copied", "40"),
 					checkTablesEqual(t, f, nil),
 				),
+			},
+		},
+	})
+}
+
+// With sync = "external" a refresh reads the lag too, so outputs, check blocks and
+// `terraform apply -refresh-only` see records that no runner has applied yet.
+func TestAccLiveMigration_externalLagVisibleOnRefresh(t *testing.T) {
+	acctest.PreCheck(t)
+	f := newMigrationFixture(t, 10, "pk")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: f.config(`  sync = "external"`),
+				Check:  resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "pending_records", "0"),
+			},
+			{
+				PreConfig: func() {
+					var reqs []awstypes.WriteRequest
+					for i := 100; i < 105; i++ {
+						reqs = append(reqs, awstypes.WriteRequest{PutRequest: &awstypes.PutRequest{Item: fixtureItem(i, 1)}})
+					}
+					writeAll(t, acctest.DynamoDB(t, f.srcRegion), f.source, reqs)
+				},
+				RefreshState: true,
+				Check:        resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "pending_records", "5"),
 			},
 		},
 	})
