@@ -3,6 +3,7 @@ package migration
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -247,7 +248,7 @@ func (m *Migration) tombstone(tkey Item) Item {
 // logged at INFO with a count.
 func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones bool) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cap(m.itemSem))
+	g.SetLimit(m.items.max)
 	for _, c := range cs {
 		g.Go(func() error {
 			names := map[string]string{"#v": m.cfg.VersionAttribute}
@@ -344,14 +345,18 @@ func (m *Migration) conditionalDelete(ctx context.Context, key Item, cond string
 // least before it is sent (a failed condition costs it too), so the limit holds
 // however many writes are in flight.
 func (m *Migration) conditionalWrite(ctx context.Context, send func(context.Context) (*types.ConsumedCapacity, error)) error {
-	if err := acquire(ctx, m.itemSem); err != nil {
-		return err
-	}
-	defer func() { <-m.itemSem }()
-	if err := m.writeLim.Reserve(ctx, 1); err != nil {
+	if err := m.items.acquire(ctx); err != nil {
 		return leaseErr(leaseOf(ctx), context.Cause(ctx))
 	}
-	cc, err := send(ctx)
+	if err := m.writeLim.Reserve(ctx, 1); err != nil {
+		m.items.release(0, false, false)
+		return leaseErr(leaseOf(ctx), context.Cause(ctx))
+	}
+	sent := time.Now()
+	var throttles atomic.Int64
+	cc, err := send(context.WithValue(ctx, throttleKey{}, &throttles))
+	// Throttling and latency steer how many writes may be in flight.
+	m.items.release(time.Since(sent), throttles.Load() > 0, err == nil || isConditionFailed(err))
 	if isConditionFailed(err) {
 		m.skipped.Add(1)
 		return nil
@@ -440,8 +445,7 @@ func (m *Migration) batchWriteChunk(ctx context.Context, pending []types.WriteRe
 	return nil
 }
 
-// acquire takes a slot of sem (writeSem for BatchWriteItem calls, itemSem for
-// single-item writes).
+// acquire takes a slot of sem (writeSem for BatchWriteItem calls).
 func acquire(ctx context.Context, sem chan struct{}) error {
 	select {
 	case sem <- struct{}{}:

@@ -213,7 +213,7 @@ func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
 		return m.batchWrite(ctx, reqs)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cap(m.itemSem)) // itemSem bounds requests; this bounds goroutines
+	g.SetLimit(m.items.max) // m.items bounds requests; this bounds goroutines
 	for _, it := range items {
 		g.Go(func() error {
 			names := map[string]string{"#hk": m.dstKey[0]}

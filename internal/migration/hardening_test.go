@@ -71,8 +71,10 @@ type stallingDDB struct {
 	DynamoDBAPI
 	stall    atomic.Bool
 	rate     float64
-	every    int64 // stall every n-th lease renewal
+	every    int64 // pause the renewals of a lease at every n-th lease renewal
 	renewals atomic.Int64
+	mu       sync.Mutex
+	paused   map[string]time.Time // entry → renewals stall until
 	stallFor time.Duration
 	stalls   atomic.Int64
 	onUpdate func(*dynamodb.UpdateItemInput)
@@ -88,7 +90,21 @@ func (s *stallingDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 	if s.onUpdate != nil {
 		s.onUpdate(in)
 	}
-	renewalDue := s.every > 0 && isRenewal(in) && s.renewals.Add(1)%s.every == 0
+	// Every n-th renewal starts a pause of its lease's renewals for stallFor
+	// (retries included), longer than the lease's margin: the lease is lost.
+	renewalDue := false
+	if s.every > 0 && isRenewal(in) {
+		entry := sOf(in.Key[attrEntry])
+		s.mu.Lock()
+		if s.paused == nil {
+			s.paused = map[string]time.Time{}
+		}
+		if s.renewals.Add(1)%s.every == 0 {
+			s.paused[entry] = time.Now().Add(s.stallFor)
+		}
+		renewalDue = time.Now().Before(s.paused[entry])
+		s.mu.Unlock()
+	}
 	if s.stall.Load() || renewalDue || (s.rate > 0 && rand.Float64() < s.rate) {
 		s.stalls.Add(1)
 		d := s.stallFor

@@ -55,7 +55,7 @@ type Migration struct {
 	readLim  *rateLimiter
 	writeLim *rateLimiter
 	writeSem chan struct{} // BatchWriteItem calls in flight
-	itemSem  chan struct{} // single-item (conditional) writes in flight
+	items    *adaptiveLimit // single-item (conditional) writes in flight
 
 	prepMu   sync.Mutex
 	prepared bool
@@ -95,8 +95,8 @@ func New(cfg Config) (*Migration, error) {
 		writeLim: newRateLimiter(cfg.MaxWriteUnits),
 		writeSem: make(chan struct{}, cfg.WriteConcurrency),
 		// A single-item write carries 1 item where a batch carries 25: allow more
-		// of them in flight so conditional writes are not latency-bound.
-		itemSem: make(chan struct{}, 4*cfg.WriteConcurrency),
+		// of them in flight, as many as the target takes without slowing down.
+		items: newAdaptiveLimit(4*cfg.WriteConcurrency, cfg.WriteConcurrency, 32*cfg.WriteConcurrency),
 		readers: map[string]*reader{},
 		st: &store{
 			c: cfg.CheckpointClient, table: cfg.CheckpointTable, id: cfg.ID,

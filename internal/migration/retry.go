@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -122,6 +123,9 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 		}
 		switch {
 		case isThrottle(err):
+			if n, ok := ctx.Value(throttleKey{}).(*atomic.Int64); ok {
+				n.Add(1)
+			}
 			if time.Since(start) > maxThrottleWait {
 				return zero, fmt.Errorf("%s: still throttled after %s: %w", op, maxThrottleWait, err)
 			}
@@ -139,6 +143,10 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 		}
 	}
 }
+
+// throttleKey marks a context whose calls count their throttled attempts in
+// an *atomic.Int64 (for the adaptive write concurrency).
+type throttleKey struct{}
 
 // leaseErr prefers the lease's own reason (errLeaseLost) over the plain
 // cancellation that its context reports.

@@ -377,3 +377,48 @@ func TestResolveHandOffAuto(t *testing.T) {
 		t.Errorf("a configured hand-off changed to %s", h)
 	}
 }
+
+// The single-item write bound grows while the target answers as fast as ever,
+// halves on throttling, and halves when latency climbs well above the best.
+func TestAdaptiveLimit(t *testing.T) {
+	a := newAdaptiveLimit(64, 16, 512)
+	window := func(lat time.Duration, throttled bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for i := 0; i < adaptiveWindow; i++ {
+			must(t, a.acquire(ctx))
+			a.release(lat, throttled && i == 0, true)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		window(10*time.Millisecond, false)
+	}
+	if got := a.current(); got < 400 {
+		t.Fatalf("after 20 flat windows the bound is %d, want it grown towards 512", got)
+	}
+	grown := a.current()
+	window(10*time.Millisecond, true)
+	if got := a.current(); got != grown/2 {
+		t.Fatalf("after a throttle the bound is %d, want %d", got, grown/2)
+	}
+	before := a.current()
+	window(50*time.Millisecond, false) // straddles the window that held the throttle
+	window(50*time.Millisecond, false)
+	if got := a.current(); got >= before {
+		t.Fatalf("after a window 5x slower the bound is %d, want below %d", got, before)
+	}
+	for i := 0; i < 30; i++ {
+		window(time.Second, true)
+	}
+	if got := a.current(); got != 16 {
+		t.Fatalf("under sustained throttling the bound is %d, want the minimum 16", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	for i := 0; i < 16; i++ {
+		must(t, a.acquire(ctx))
+	}
+	if err := a.acquire(ctx); err == nil {
+		t.Fatal("acquire beyond the bound did not wait")
+	}
+}
