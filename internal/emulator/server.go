@@ -129,6 +129,7 @@ type Server struct {
 	targets      map[targetKey]*scalableTarget
 	policies     map[policyKey]*scalingPolicy
 	faults       []*faultRule
+	faultByID    map[int]*faultRule // every rule added since the last clear, removed or not
 	nextFaultID  int
 	assumedRoles []string                 // STS AssumeRole calls, for tests
 	trims        map[string]string        // local stream ARN|shard -> first sequence number not trimmed
@@ -231,6 +232,7 @@ func (s *Server) resetStateLocked() {
 	s.targets = map[targetKey]*scalableTarget{}
 	s.policies = map[policyKey]*scalingPolicy{}
 	s.faults = nil
+	s.faultByID = nil
 	s.faultCount.Store(0)
 	s.trims = map[string]string{}
 	s.splits = map[string]*shardSplit{}
