@@ -196,7 +196,7 @@ func TestFaultExpiredIterator(t *testing.T) {
 	createTable(t, ctx, east, "expire", false, withStream(types.StreamViewTypeNewAndOldImages))
 	putItem(t, ctx, east, "expire", map[string]types.AttributeValue{"pk": s("a")})
 	sc, arn, shard := streamAt(t, ctx, "us-east-1", "expire")
-	srv.SetIteratorLifetime(1 * time.Second)
+	srv.SetIteratorLifetime(300 * time.Millisecond)
 	defer srv.SetIteratorLifetime(0)
 	it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
 	if err != nil {
@@ -205,7 +205,7 @@ func TestFaultExpiredIterator(t *testing.T) {
 	if _, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
 		t.Fatalf("a fresh iterator works: %v", err)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // past the iterator's lifetime
 	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
 	wantCode(t, err, "ExpiredIteratorException", "expired")
 
