@@ -12,7 +12,8 @@ import (
 // table (empty matches any) and then, with probability Rate, does what it says:
 // waits Latency, fails with ErrorCode/HTTPStatus, or (BatchWriteItem) returns a
 // fraction of the items as UnprocessedItems. Each rule has its own RNG seeded with
-// Seed, so a test sees the same sequence every run.
+// Seed, so a test sees the same sequence every run. A rule with no error, latency or
+// UnprocessedFraction changes nothing and only counts the calls it matches (Fired).
 type Fault struct {
 	ID int `json:"id,omitempty"`
 	// Operation is the API name without prefix, e.g. "PutItem", "GetRecords",

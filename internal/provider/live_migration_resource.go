@@ -633,6 +633,11 @@ func (r *liveMigrationResource) planPending(ctx context.Context, plan, state liv
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.Int64Unknown())...)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("phase"), types.StringUnknown())...)
+	if plan.Cutover.ValueBool() {
+		// The cutover verifies (again, after a failed verification): its result is
+		// known only after the apply.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("verification"), types.ObjectUnknown(verificationAttrTypes))...)
+	}
 }
 
 // engine builds the migration engine for a model.

@@ -546,6 +546,15 @@ resource "ddbglobal_live_migration" "test" {
 						return fmt.Errorf("role %s was not assumed; assumed: %v", role, assumed)
 					}
 				}
+				// The data calls themselves were signed with each side's role, never
+				// the other side's. Catches: data clients built with the provider's
+				// credentials after assuming the role (in side, r.meta.AWS returned
+				// instead of r.meta.AWS.AssumingRole(...)), or the sides' roles swapped.
+				srcCalls, dstCalls := emu.RoleCalls(f.srcRegion, f.source), emu.RoleCalls(f.dstRegion, f.target)
+				if srcCalls[srcRole] == 0 || srcCalls[dstRole] != 0 || dstCalls[dstRole] == 0 || dstCalls[srcRole] != 0 {
+					return fmt.Errorf("calls by role: source table %v, target table %v; want each table read or written with its own side's role only", srcCalls, dstCalls)
+				}
+				t.Logf("calls by role: source table %v, target table %v", srcCalls, dstCalls)
 				return checkTablesEqual(t, f, nil)(s)
 			},
 		}},

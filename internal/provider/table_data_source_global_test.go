@@ -58,9 +58,9 @@ func TestAccTableDataSource_globalTable(t *testing.T) {
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories, Steps: steps})
 }
 
-// A legacy (2017.11.29) global table: DescribeTable reports neither a version nor
-// replicas, so the data source finds the legacy global table itself and reports it as
-// such (what ddbglobal_version_upgrade upgrades), with no current-version replicas.
+// A legacy (2017.11.29) global table: the data source finds the legacy global table
+// (DescribeGlobalTable) and reports it as such, what ddbglobal_version_upgrade
+// upgrades, with the version and the other member as DescribeTable lists it.
 //
 // Catches: is_legacy_global_table not looked up (DescribeGlobalTable skipped), or the
 // version left empty for a legacy table.
@@ -76,8 +76,10 @@ func TestAccTableDataSource_legacyGlobalTable(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("global_table_version"), knownvalue.StringExact("2017.11.29")),
 				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("is_legacy_global_table"), knownvalue.Bool(true)),
-				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("replicas"), knownvalue.ListSizeExact(0)),
-				statecheck.ExpectKnownOutputValue("regions", knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("replicas"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"region": knownvalue.StringExact("us-east-1"), "status": knownvalue.StringExact("ACTIVE")}),
+				})),
+				statecheck.ExpectKnownOutputValue("regions", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("us-east-1")})),
 			},
 		}},
 	})
