@@ -547,9 +547,9 @@ resource "ddbglobal_live_migration" "test" {
 					}
 				}
 				// The data calls themselves were signed with each side's role, never
-				// the other side's. Catches: data clients built with the provider's
-				// credentials after assuming the role (in side, r.meta.AWS returned
-				// instead of r.meta.AWS.AssumingRole(...)), or the sides' roles swapped.
+				// the other side's. Catches: the engine's clients built with the sides'
+				// roles swapped (in engine, `src, dst := r.side(m.Target),
+				// r.side(m.Source)`), which the assumed-role list above does not see.
 				srcCalls, dstCalls := emu.RoleCalls(f.srcRegion, f.source), emu.RoleCalls(f.dstRegion, f.target)
 				if srcCalls[srcRole] == 0 || srcCalls[dstRole] != 0 || dstCalls[dstRole] == 0 || dstCalls[srcRole] != 0 {
 					return fmt.Errorf("calls by role: source table %v, target table %v; want each table read or written with its own side's role only", srcCalls, dstCalls)
