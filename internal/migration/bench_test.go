@@ -20,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
 // Benchmarks of the engine against the emulator (not part of `go test`
@@ -302,8 +304,15 @@ func BenchmarkSyncLag(b *testing.B) {
 	ops := w.stop(b)
 	sampled := func() int { mu.Lock(); defer mu.Unlock(); return len(lags) }
 	for deadline := time.Now().Add(time.Minute); sampled() < int(ops); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-errc:
+			b.Fatalf("Run stopped with %d of %d writes applied: %v", sampled(), ops, err)
+		default:
+		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d writes, %d reached the target within a minute", ops, sampled())
+			st, err := m.Status(context.Background())
+			b.Fatalf("%d writes, %d reached the target within a minute; the source holds %d items, its stream %d records, the target %d items; status %+v %v",
+				ops, sampled(), len(scanAllItems(b, e.src, e.srcTable, "pk")), countStreamRecords(b, e), len(scanAllItems(b, e.dst, e.dstTable, "pk")), st, err)
 		}
 	}
 	cancel()
@@ -366,4 +375,37 @@ func startPutWriter(c *dynamodb.Client, table string, perSecond int) *writer {
 		}
 	}()
 	return w
+}
+
+// countStreamRecords reads the source's whole stream, every shard from its trim
+// horizon to its tip.
+func countStreamRecords(b *testing.B, e *env) int {
+	ctx := context.Background()
+	desc, err := e.src.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &e.srcTable})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds, err := e.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: desc.Table.LatestStreamArn})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, sh := range ds.StreamDescription.Shards {
+		it, err := e.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: desc.Table.LatestStreamArn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for iter := it.ShardIterator; iter != nil; {
+			out, err := e.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(out.Records)
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	return n
 }

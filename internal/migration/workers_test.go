@@ -70,6 +70,10 @@ func TestKilledWorkersResume(t *testing.T) {
 		must(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
 		t.Logf("killed worker %s: copied %d, segments done %d/%d, records applied %d", p.name, st.ItemsCopied, st.SegmentsDone, st.Segments, st.RecordsApplied)
+		// The kill landed where it was meant to: mid-backfill, or after it.
+		if backfilled := st.SegmentsDone == st.Segments; backfilled != (p.name == "during sync") {
+			t.Fatalf("killed %s with %d of %d segments done", p.name, st.SegmentsDone, st.Segments)
+		}
 		if strings.Contains(out.String(), "panic") {
 			t.Fatalf("worker output:\n%s", out)
 		}
