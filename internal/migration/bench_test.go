@@ -268,7 +268,7 @@ func BenchmarkSyncLag(b *testing.B) {
 	e := newEnv(b, "eu-west-1", "eu-west-1")
 	var mu sync.Mutex
 	lags := map[string]time.Duration{} // by key: the first application of each write
-	replays := 0                        // a write applied again (a page replayed)
+	replays := 0                       // a write applied again (a page replayed)
 	var measuring atomic.Bool
 	m := e.newMigration(b, func(c *Config) {
 		benchConfig(c)
