@@ -143,3 +143,18 @@ func TestBackfillReadLimitBinds(t *testing.T) {
 	}
 	requireSame(t, e, Transform{}, "pk", nil)
 }
+
+// waitWrites waits until the writer made n more changes, instead of sleeping for
+// the time they should take.
+func waitWrites(t *testing.T, w *writer, n int64) {
+	t.Helper()
+	target := w.ops.Load() + n
+	for deadline := time.Now().Add(30 * time.Second); w.ops.Load() < target; time.Sleep(10 * time.Millisecond) {
+		if err, _ := w.err.Load().(error); err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer made %d of %d changes in 30s", n-(target-w.ops.Load()), n)
+		}
+	}
+}

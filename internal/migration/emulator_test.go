@@ -96,11 +96,11 @@ func TestEmulatorShardSplits(t *testing.T) {
 	runCtx, stopRun := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- m.Run(runCtx) }()
-	time.Sleep(time.Second)
+	waitWrites(t, w, 100) // in the shard that splits
 	ids, err := server.SplitShard(ctx, e.srcRegion, e.srcTable, 3)
 	must(t, err)
 	t.Logf("split into %v", ids)
-	time.Sleep(2 * time.Second)
+	waitWrites(t, w, 200) // in the children
 	w.stop(t)
 	stopRun()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -123,7 +123,7 @@ func TestEmulatorShardSplits(t *testing.T) {
 func TestEmulatorTrimmedStreamFailsLoudly(t *testing.T) {
 	e := newEnv(t, "us-east-1", "us-east-1")
 	m, w := startSynced(t, e, nil)
-	time.Sleep(time.Second) // records the migration has not read yet
+	waitWrites(t, w, 100) // records the migration has not read yet
 	w.stop(t)
 	must(t, server.TrimStream(context.Background(), e.srcRegion, e.srcTable))
 	requireLoss(t, e, runFor(m, 30*time.Second))
