@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
-	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
@@ -60,40 +59,61 @@ func deleteTargetItem(t *testing.T, f migrationFixture, pk string) error {
 	return err
 }
 
-// Stream data lost during the create (every GetRecords on the source's stream reports
-// TrimmedDataAccessException) fails the migration for good: the apply fails, the state
-// records phase "failed" and Terraform holds the resource tainted, so the next apply
-// replaces it with a fresh migration that backfills again and ends exact.
+// sourceWrites puts items from..from+n-1 into the source: stream records the
+// migration has not applied yet.
+func sourceWrites(t *testing.T, f migrationFixture, from, n int) {
+	var reqs []awstypes.WriteRequest
+	for i := from; i < from+n; i++ {
+		reqs = append(reqs, awstypes.WriteRequest{PutRequest: &awstypes.PutRequest{Item: fixtureItem(i, 1)}})
+	}
+	writeAll(t, acctest.DynamoDB(t, f.srcRegion), f.source, reqs)
+}
+
+// Stream records trimmed past the migration's checkpoint (the emulator trims the
+// source's stream while nobody reads it) fail the next apply for good: the refreshed
+// state says phase "failed", and -replace with overwrite_target = true replaces the
+// migration with a fresh one that empties the target, backfills again and ends exact.
 //
-// Catches: a loss saved without state (in failed, `state != nil` branch removed): the
-// next apply then resumes the failed migration and fails again instead of replacing it;
-// a loss treated as retryable ("apply again to continue").
+// Catches: a loss treated as retryable ("apply again to continue"), a failed phase
+// not reported by the refresh, or a replacement that resumes the failed migration
+// (which fails again) instead of starting a new one.
 func TestAccLiveMigration_lossFailsThenReplaces(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
 	f := newMigrationFixture(t, 60, "pk")
-	var trim int
+	config := f.config("")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				PreConfig: func() {
-					trim = emu.AddFault(emulator.Fault{Operation: "GetRecords", Table: f.source, ErrorCode: "TrimmedDataAccessException"})
+				Config: config,
+				Check:  func(*terraform.State) error { sourceWrites(t, f, 100, 20); return nil },
+				// The writes after the apply are pending.
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The catch-up applies them: the shard has a checkpoint now.
+				Config: config,
+				Check: func(*terraform.State) error {
+					sourceWrites(t, f, 200, 20)
+					return emu.TrimStream(context.Background(), f.srcRegion, f.source)
 				},
-				Config:      f.config(""),
-				ExpectError: acctest.ErrorRegexp("Stream data the target needed is gone", "terraform apply -replace"),
+			},
+			{
+				// The trimmed records count as nothing pending; the cutover reads the
+				// stream and finds them gone.
+				Config:      f.config("  cutover = true"),
+				ExpectError: acctest.ErrorRegexp("Stream data the target needed is gone", "overwrite_target = true", "terraform apply -replace"),
 			},
 			{
 				PreConfig: func() {
-					emu.RemoveFault(trim)
-					if calls, _ := emu.FaultFired(trim); calls == 0 {
-						t.Fatal("the injected trim never fired")
-					}
 					if st := f.status(t); st.Phase != migration.PhaseFailed || st.Error == "" {
 						t.Fatalf("checkpoint table after the loss: %+v", st)
 					}
 				},
-				Config: f.config(""),
+				// -replace, as the error says.
+				Taint:  []string{migrationAddress},
+				Config: f.config("  overwrite_target = true"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						priorState{address: migrationAddress, phase: "failed", tainted: true},
@@ -102,7 +122,7 @@ func TestAccLiveMigration_lossFailsThenReplaces(t *testing.T) {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("syncing")),
-					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("items_copied"), knownvalue.Int64Exact(int64(f.items))),
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("items_copied"), knownvalue.Int64Exact(int64(f.items+40))),
 				},
 				Check: checkTablesEqual(t, f, nil),
 			},
@@ -132,9 +152,10 @@ func TestAccLiveMigration_replaceRestarts(t *testing.T) {
 				Check: func(*terraform.State) error { return deleteTargetItem(t, f, "item-00003") },
 			},
 			{
-				// Taint is what -replace does before planning.
+				// Taint is what -replace does before planning; the target holds the
+				// first migration's copy.
 				Taint:  []string{migrationAddress},
-				Config: config,
+				Config: f.config("  cutover = true\n  overwrite_target = true"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(migrationAddress, plancheck.ResourceActionReplace)},
 				},
