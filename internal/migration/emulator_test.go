@@ -75,10 +75,12 @@ func TestEmulatorFaultsThrottlingUnprocessedServerErrors(t *testing.T) {
 					t.Errorf("fault %q never fired", what)
 				}
 			}
-			// Every request held back is resubmitted, once per time it was held.
+			// Requests held back are resubmitted: every one the engine received (a
+			// batch in flight when a run stops is held by the emulator but its answer
+			// never reaches the engine, so resubmitted may fall short of held).
 			// Catches: dropping a batch's UnprocessedItems instead of resubmitting them
 			// (the end-state check catches it too), or not counting the resubmissions.
-			if held == 0 || m.unprocessed.Load() != int64(held) {
+			if held == 0 || m.unprocessed.Load() == 0 || m.unprocessed.Load() > int64(held) {
 				t.Fatalf("%d requests held back as UnprocessedItems, %d resubmitted", held, m.unprocessed.Load())
 			}
 		})
