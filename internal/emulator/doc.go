@@ -64,7 +64,7 @@
 //	GET    /_emulator/delays                 CurrentDelays
 //	POST   /_emulator/delays                 SetDelays {"replicaCreate":"2s","replicaDelete":"1s","replication":"200ms","upgrade":"1s",
 //	                                           "settle":"20s","toggleThrottle":"15s","pitrUnavailable":"10s","pitrEnabling":"10s","sourceHold":"24h"}
-//	GET    /_emulator/faults                 Faults
+//	GET    /_emulator/faults                 Faults, each with how often it fired (fired, held)
 //	POST   /_emulator/faults                 AddFault (a Fault as JSON) → {"id":N}
 //	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults
 //	POST   /_emulator/trim-stream            TrimStream {"region":"us-east-1","table":"T"}

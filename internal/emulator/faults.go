@@ -12,7 +12,8 @@ import (
 // table (empty matches any) and then, with probability Rate, does what it says:
 // waits Latency, fails with ErrorCode/HTTPStatus, or (BatchWriteItem) returns a
 // fraction of the items as UnprocessedItems. Each rule has its own RNG seeded with
-// Seed, so a test sees the same sequence every run.
+// Seed, so a test sees the same sequence every run. A rule with no error, latency or
+// UnprocessedFraction changes nothing and only counts the calls it matches (Fired).
 type Fault struct {
 	ID int `json:"id,omitempty"`
 	// Operation is the API name without prefix, e.g. "PutItem", "GetRecords",
@@ -41,6 +42,12 @@ type Fault struct {
 	// ThrottlingReason overrides the reason that ProvisionedThroughputExceededException
 	// carries (default: Table{Read|Write}ProvisionedThroughputExceeded by operation).
 	ThrottlingReason string `json:"throttlingReason,omitempty"`
+
+	// Fired (reported by Faults and FaultFired, ignored by AddFault) is how many calls
+	// the rule affected so far; Held is how many BatchWriteItem requests it returned
+	// as UnprocessedItems. Tests assert on them that an injected fault really fired.
+	Fired int `json:"fired,omitempty"`
+	Held  int `json:"held,omitempty"`
 }
 
 type faultRule struct {
@@ -48,6 +55,7 @@ type faultRule struct {
 	mu    sync.Mutex
 	rng   *rand.Rand
 	fired int
+	held  int
 }
 
 // AddFault installs a rule and returns its id.
@@ -56,13 +64,19 @@ func (s *Server) AddFault(f Fault) int {
 	defer s.mu.Unlock()
 	s.nextFaultID++
 	f.ID = s.nextFaultID
+	f.Fired, f.Held = 0, 0
 	if f.ErrorCode != "" && f.HTTPStatus == 0 {
 		f.HTTPStatus = http.StatusBadRequest
 		if f.ErrorCode == "InternalServerError" || f.ErrorCode == "ServiceUnavailable" || f.ErrorCode == "InternalFailure" {
 			f.HTTPStatus = http.StatusInternalServerError
 		}
 	}
-	s.faults = append(s.faults, &faultRule{Fault: f, rng: rand.New(rand.NewSource(f.Seed))})
+	r := &faultRule{Fault: f, rng: rand.New(rand.NewSource(f.Seed))}
+	s.faults = append(s.faults, r)
+	if s.faultByID == nil {
+		s.faultByID = map[int]*faultRule{}
+	}
+	s.faultByID[f.ID] = r
 	s.faultCount.Store(int32(len(s.faults)))
 	return f.ID
 }
@@ -85,6 +99,7 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
+	s.faultByID = nil
 	s.faultCount.Store(0)
 	s.trims = map[string]string{}
 	s.iteratorTTL = 0
@@ -102,10 +117,27 @@ func (s *Server) Faults() []Fault {
 		if f.Count > 0 {
 			f.Count -= r.fired
 		}
+		f.Fired, f.Held = r.fired, r.held
 		r.mu.Unlock()
 		out = append(out, f)
 	}
 	return out
+}
+
+// FaultFired reports how many calls the rule id affected (errors returned,
+// latency added, or BatchWriteItem calls it rolled items of) and how many
+// BatchWriteItem requests it held back as UnprocessedItems. A removed rule keeps its
+// counts until ClearFaults.
+func (s *Server) FaultFired(id int) (calls, held int) {
+	s.mu.Lock()
+	r := s.faultByID[id]
+	s.mu.Unlock()
+	if r == nil {
+		return 0, 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fired, r.held
 }
 
 // SetIteratorLifetime makes shard iterators expire this long after they were
@@ -158,7 +190,11 @@ func (r *faultRule) roll() bool {
 func (r *faultRule) rollItem() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rng.Float64() < r.UnprocessedFraction
+	if r.rng.Float64() < r.UnprocessedFraction {
+		r.held++
+		return true
+	}
+	return false
 }
 
 // applyFaults runs the rules that match req: latency, errors, and held-back

@@ -37,7 +37,7 @@ func TestFaultErrorsAndLatency(t *testing.T) {
 	createTable(t, ctx, west, "faulty", false)
 	item := map[string]types.AttributeValue{"pk": s("a")}
 
-	srv.AddFault(emulator.Fault{Operation: "PutItem", Region: "us-east-1", ErrorCode: "ProvisionedThroughputExceededException", Count: 1})
+	throttleID := srv.AddFault(emulator.Fault{Operation: "PutItem", Region: "us-east-1", ErrorCode: "ProvisionedThroughputExceededException", Count: 1})
 	_, err := east.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("faulty"), Item: item})
 	wantCode(t, err, "ProvisionedThroughputExceededException", "provisioned throughput")
 	if httpStatus(err) != 400 {
@@ -50,6 +50,13 @@ func TestFaultErrorsAndLatency(t *testing.T) {
 	}
 	putItem(t, ctx, east, "faulty", item) // Count: 1 → the next call passes
 	putItem(t, ctx, west, "faulty", item) // other Regions are not affected
+	// The fire count is what fault tests assert on: one call affected, then none.
+	if calls, _ := srv.FaultFired(throttleID); calls != 1 {
+		t.Fatalf("FaultFired = %d, want 1", calls)
+	}
+	if fs := srv.Faults(); len(fs) != 1 || fs[0].Fired != 1 || fs[0].Count != 0 {
+		t.Fatalf("Faults() = %+v, want the rule with fired 1 and no count left", fs)
+	}
 
 	srv.AddFault(emulator.Fault{Operation: "GetItem", Region: "eu-west-1", Table: "faulty", ErrorCode: "InternalServerError", Count: 1})
 	_, err = west.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("faulty"), Key: item})
@@ -74,6 +81,9 @@ func TestFaultErrorsAndLatency(t *testing.T) {
 		t.Fatalf("latency fault: call took %s", d)
 	}
 	srv.RemoveFault(id)
+	if calls, _ := srv.FaultFired(id); calls != 1 {
+		t.Fatalf("a removed rule keeps its count: FaultFired = %d, want 1", calls)
+	}
 
 	// Rate with a seed is reproducible.
 	pattern := func() string {
@@ -97,13 +107,13 @@ func TestFaultUnprocessedItems(t *testing.T) {
 	ctx := fresh(t)
 	east := ddbIn("us-east-1")
 	createTable(t, ctx, east, "batch", false)
-	srv.AddFault(emulator.Fault{Operation: "BatchWriteItem", UnprocessedFraction: 0.4, Seed: 7})
+	id := srv.AddFault(emulator.Fault{Operation: "BatchWriteItem", UnprocessedFraction: 0.4, Seed: 7})
 	var reqs []types.WriteRequest
 	for i := range 25 {
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"pk": s(fmt.Sprint(i))}}})
 	}
 	pending := map[string][]types.WriteRequest{"batch": reqs}
-	rounds := 0
+	rounds, returned := 0, 0
 	for len(pending) > 0 && rounds < 50 {
 		out, err := east.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
@@ -114,10 +124,18 @@ func TestFaultUnprocessedItems(t *testing.T) {
 				t.Fatalf("first round held back %d of 25 items, want some", n)
 			}
 		}
+		returned += len(out.UnprocessedItems["batch"])
 		pending = out.UnprocessedItems
 		rounds++
 	}
+	// Every held-back request is counted, and every one came back as UnprocessedItems.
+	if calls, held := srv.FaultFired(id); calls != rounds || held != returned {
+		t.Fatalf("FaultFired = %d calls, %d held; want %d calls, %d held", calls, held, rounds, returned)
+	}
 	srv.ClearFaults()
+	if calls, _ := srv.FaultFired(id); calls != 0 {
+		t.Fatalf("ClearFaults forgets the counts: FaultFired = %d", calls)
+	}
 	scan, err := east.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("batch")})
 	if err != nil || scan.Count != 25 {
 		t.Fatalf("after retrying UnprocessedItems the table holds %d items (%v), want 25", scan.Count, err)
@@ -178,7 +196,7 @@ func TestFaultExpiredIterator(t *testing.T) {
 	createTable(t, ctx, east, "expire", false, withStream(types.StreamViewTypeNewAndOldImages))
 	putItem(t, ctx, east, "expire", map[string]types.AttributeValue{"pk": s("a")})
 	sc, arn, shard := streamAt(t, ctx, "us-east-1", "expire")
-	srv.SetIteratorLifetime(1 * time.Second)
+	srv.SetIteratorLifetime(300 * time.Millisecond)
 	defer srv.SetIteratorLifetime(0)
 	it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
 	if err != nil {
@@ -187,7 +205,7 @@ func TestFaultExpiredIterator(t *testing.T) {
 	if _, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
 		t.Fatalf("a fresh iterator works: %v", err)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // past the iterator's lifetime
 	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
 	wantCode(t, err, "ExpiredIteratorException", "expired")
 

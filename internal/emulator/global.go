@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,6 +34,12 @@ type group struct {
 	stop      chan struct{}
 	done      chan struct{}
 	stopped   bool
+
+	// The replicator's rounds, for WaitReplicated: how many it ran, and how many of
+	// the last ones in a row found nothing to read or deliver.
+	stepMu  sync.Mutex
+	steps   int64
+	idleRun int64
 }
 
 // member is one Region's replica of a global table.

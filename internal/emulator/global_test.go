@@ -96,7 +96,10 @@ func TestBidirectionalReplication(t *testing.T) {
 	eventually(t, 15*time.Second, "delete replicated", func() (bool, string) {
 		return getItem(t, ctx, east, "music", "from-east") == nil && getItem(t, ctx, tokyo, "music", "from-east") == nil, ""
 	})
-	time.Sleep(400 * time.Millisecond) // let any (wrong) echo show up
+	// Any (wrong) echo shows up before the replicator goes idle.
+	if err := srv.WaitReplicated(ctx, "music"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Current version: one record per write in every Region, no aws:rep:* attributes.
 	for _, region := range []string{"us-east-1", "eu-west-1", "ap-northeast-1"} {
@@ -137,7 +140,10 @@ func TestLastWriterWins(t *testing.T) {
 		a, b := strAttr(getItem(t, ctx, east, "lww", "k"), "v"), strAttr(getItem(t, ctx, west, "lww", "k"), "v")
 		return a == b && a != "", a + " vs " + b
 	})
-	time.Sleep(300 * time.Millisecond)
+	// Converged for good, not only for now: nothing is left in flight.
+	if err := srv.WaitReplicated(ctx, "lww"); err != nil {
+		t.Fatal(err)
+	}
 	a, b := strAttr(getItem(t, ctx, east, "lww", "k"), "v"), strAttr(getItem(t, ctx, west, "lww", "k"), "v")
 	if a != b || a != "west4" {
 		t.Fatalf("after convergence east=%s west=%s, want both west4 (the last write)", a, b)

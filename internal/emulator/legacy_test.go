@@ -115,7 +115,9 @@ func TestLegacyItemAndStreamBehaviour(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 15*time.Second, "legacy delete in west", func() (bool, string) { return getItem(t, ctx, west, "legacy", "a") == nil, "" })
-	time.Sleep(300 * time.Millisecond)
+	if err := srv.WaitReplicated(ctx, "legacy"); err != nil {
+		t.Fatal(err)
+	}
 
 	srcRecs := recordsFor(streamRecords(t, ctx, "us-east-1", "legacy"), "a")
 	if names := eventNames(srcRecs); names != "INSERT,MODIFY,REMOVE" {
@@ -198,7 +200,9 @@ func TestLegacySettingsAndUpgrade(t *testing.T) {
 	eventually(t, 15*time.Second, "replicated after the upgrade", func() (bool, string) {
 		return getItem(t, ctx, east, "music", "after") != nil, ""
 	})
-	time.Sleep(300 * time.Millisecond)
+	if err := srv.WaitReplicated(ctx, "music"); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range legacyRegions {
 		recs := recordsFor(streamRecords(t, ctx, r, "music"), "after")
 		if len(recs) != 1 {

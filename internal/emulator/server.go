@@ -129,8 +129,11 @@ type Server struct {
 	targets      map[targetKey]*scalableTarget
 	policies     map[policyKey]*scalingPolicy
 	faults       []*faultRule
+	faultByID    map[int]*faultRule // every rule added since the last clear, removed or not
 	nextFaultID  int
 	assumedRoles []string                 // STS AssumeRole calls, for tests
+	issuedKeys   map[string]string        // access key id handed out by AssumeRole -> role ARN
+	roleCalls    map[roleCallKey]int      // calls signed with an assumed role's key, for tests
 	trims        map[string]string        // local stream ARN|shard -> first sequence number not trimmed
 	splits       map[string]*shardSplit   // local stream ARN|shard
 	vshards      map[string]*virtualShard // local stream ARN|virtual shard id
@@ -231,6 +234,7 @@ func (s *Server) resetStateLocked() {
 	s.targets = map[targetKey]*scalableTarget{}
 	s.policies = map[policyKey]*scalingPolicy{}
 	s.faults = nil
+	s.faultByID = nil
 	s.faultCount.Store(0)
 	s.trims = map[string]string{}
 	s.splits = map[string]*shardSplit{}
@@ -239,6 +243,7 @@ func (s *Server) resetStateLocked() {
 	s.quotas = map[string]TableQuota{}
 	s.createFails = map[tableKey]string{}
 	s.assumedRoles = nil
+	s.roleCalls = nil
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
 	s.generation++
@@ -317,12 +322,16 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 			stsError(w, "ValidationError", "RoleArn must be an IAM role ARN and RoleSessionName is required")
 			return
 		}
-		s.mu.Lock()
-		s.assumedRoles = append(s.assumedRoles, role)
-		s.mu.Unlock()
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id := strings.ToUpper(hex.EncodeToString(b[:]))
+		s.mu.Lock()
+		s.assumedRoles = append(s.assumedRoles, role)
+		if s.issuedKeys == nil {
+			s.issuedKeys = map[string]string{}
+		}
+		s.issuedKeys["ASIA"+id] = role
+		s.mu.Unlock()
 		expires := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 		_, _ = io.WriteString(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
 			`<Credentials><AccessKeyId>ASIA`+id+`</AccessKeyId><SecretAccessKey>emulator`+id+`</SecretAccessKey>`+
@@ -346,6 +355,46 @@ func (s *Server) AssumedRoles() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.assumedRoles...)
+}
+
+type roleCallKey struct{ role, region, table string }
+
+// RoleCalls counts the DynamoDB, Streams and Application Auto Scaling calls about
+// table in region that were signed with credentials from the emulator's AssumeRole,
+// by role ARN: the caller identity the emulator saw, so tests can tell that data calls
+// used the assumed role and not the provider's own credentials.
+func (s *Server) RoleCalls(region, table string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range s.roleCalls {
+		if k.region == region && k.table == table {
+			out[k.role] += n
+		}
+	}
+	return out
+}
+
+// noteCaller records a call signed with an assumed role's access key. Calls signed
+// otherwise cost nothing here (their bodies are not parsed).
+func (s *Server) noteCaller(auth string, req *request) {
+	m := credentialRe.FindStringSubmatch(auth)
+	if m == nil || !strings.HasPrefix(m[1], "ASIA") {
+		return
+	}
+	s.mu.Lock()
+	role := s.issuedKeys[m[1]]
+	s.mu.Unlock()
+	if role == "" {
+		return
+	}
+	table := requestTable(req.body)
+	s.mu.Lock()
+	if s.roleCalls == nil {
+		s.roleCalls = map[roleCallKey]int{}
+	}
+	s.roleCalls[roleCallKey{role, req.region, table}]++
+	s.mu.Unlock()
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -399,6 +448,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	region := regionOf(r.Header.Get("Authorization"))
 	req := &request{ctx: r.Context(), proto: proto, op: op, region: region, body: body}
 	s.noteRegion(region)
+	s.noteCaller(r.Header.Get("Authorization"), req)
 
 	if e := s.applyFaults(req); e != nil {
 		writeError(w, proto, e)

@@ -1,20 +1,27 @@
 package migration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
 // Benchmarks of the engine against the emulator (not part of `go test`
@@ -22,14 +29,61 @@ import (
 //
 //	go test ./internal/migration -run '^$' -bench . -benchtime 1x -timeout 60m
 //
-// BenchmarkBackfill100k: raw BatchWriteItem ceiling (seeding the source with
-// the engine's write concurrency), then backfill items/s for both hand-offs,
-// their share of the ceiling, peak heap and RSS, and full-verification items/s.
+// Each runs the emulator as a separate process, so the memory figures are the
+// engine's.
+//
+// BenchmarkBackfill100k: backfill items/s for both hand-offs, each next to the raw
+// BatchWriteItem ceiling (the engine's write concurrency) measured just before it
+// on the same tables, their share of it, peak heap and RSS, and full-verification
+// items/s.
 // BenchmarkBackfill400k: the same backfill at 400,000 items (500-byte items, so
 // that source and target fit DynamoDB Local's 1 GB heap) for peak memory.
-// BenchmarkSyncLag: lag from source write to target write under 500 writes/s.
+// BenchmarkSyncLag: lag from source write to target write under 500 writes/s, every
+// write sampled.
 
 const benchWriters = 16
+
+// separateEmulator runs the emulator as its own process (cmd/ddbglobal-emulator) for
+// one benchmark and points the harness at it, so that this process's heap and RSS are
+// the engine's (and the benchmark's clients), not the emulator's front as well.
+func separateEmulator(b *testing.B) {
+	b.Helper()
+	if os.Getenv("MIGRATION_TEST_ENDPOINT") != "" {
+		return // already outside this process
+	}
+	bin := filepath.Join(b.TempDir(), "ddbglobal-emulator")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ddbglobal/terraform-provider-ddbglobal/cmd/ddbglobal-emulator").CombinedOutput(); err != nil {
+		b.Fatalf("building the emulator: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "EMULATOR_ADDR="+addr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	ep := "http://" + addr
+	c := ddbClient(ep, "us-east-1")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the emulator did not answer on %s:\n%s", addr, out.String())
+		}
+	}
+	b.Setenv("MIGRATION_TEST_ENDPOINT", ep)
+}
 
 // rawSeed writes n items of size bytes with benchWriters concurrent
 // BatchWriteItem calls and returns items/s: the server's write ceiling.
@@ -150,11 +204,28 @@ func backfillOnce(b *testing.B, e *env, h HandOff, n int) (rate, heapMB, rssMB f
 	return rate, heapMB, rssMB, m
 }
 
+// rawCeiling writes n items of size bytes into a fresh table next to e's tables with
+// benchWriters concurrent BatchWriteItem calls, then deletes it: the server's write
+// ceiling on the database state the next backfill starts from.
+func rawCeiling(b *testing.B, e *env, n, size int) float64 {
+	name := uniqueName("raw")
+	createTable(b, e.dst, name, "pk", "")
+	rate := rawSeed(b, e.dst, name, n, size)
+	if _, err := e.dst.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}); err != nil {
+		b.Fatal(err)
+	}
+	return rate
+}
+
 func BenchmarkBackfill100k(b *testing.B) {
 	const n = 100_000
+	separateEmulator(b)
 	e := newEnv(b, "us-east-1", "us-east-1")
-	ceiling := rawSeed(b, e.src, e.srcTable, n, 1000)
-	b.ReportMetric(ceiling, "raw-batchwrite-items/s")
+	rawSeed(b, e.src, e.srcTable, n, 1000)
+	// Each mode is measured against a ceiling taken just before it, on the same
+	// tables: the database grows between the two modes.
+	ceiling := rawCeiling(b, e, n, 1000)
+	b.ReportMetric(ceiling, "raw-before-replay-items/s")
 	replay, heap, rss, m := backfillOnce(b, e, HandOffReplay, n)
 	b.ReportMetric(replay, "replay-items/s")
 	b.ReportMetric(100*replay/ceiling, "replay-%-of-raw")
@@ -171,6 +242,8 @@ func BenchmarkBackfill100k(b *testing.B) {
 		b.Fatalf("verify count: %v %+v", err, rep)
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "verify-count-items/s")
+	ceiling = rawCeiling(b, e, n, 1000)
+	b.ReportMetric(ceiling, "raw-before-insert-if-absent-items/s")
 	cond, heap, rss, _ := backfillOnce(b, e, HandOffInsertIfAbsent, n)
 	b.ReportMetric(cond, "insert-if-absent-items/s")
 	b.ReportMetric(100*cond/ceiling, "insert-if-absent-%-of-raw")
@@ -180,9 +253,9 @@ func BenchmarkBackfill100k(b *testing.B) {
 
 func BenchmarkBackfill400k(b *testing.B) {
 	const n = 400_000
+	separateEmulator(b)
 	e := newEnv(b, "us-west-2", "us-west-2")
-	ceiling := rawSeed(b, e.src, e.srcTable, n, 500)
-	b.ReportMetric(ceiling, "raw-batchwrite-items/s")
+	rawSeed(b, e.src, e.srcTable, n, 500)
 	replay, heap, rss, _ := backfillOnce(b, e, HandOffReplay, n)
 	b.ReportMetric(replay, "replay-items/s")
 	b.ReportMetric(heap, "replay-peak-heap-MB")
@@ -191,9 +264,11 @@ func BenchmarkBackfill400k(b *testing.B) {
 
 func BenchmarkSyncLag(b *testing.B) {
 	const rate, seconds = 500, 20
+	separateEmulator(b)
 	e := newEnv(b, "eu-west-1", "eu-west-1")
 	var mu sync.Mutex
-	var lags []time.Duration
+	lags := map[string]time.Duration{} // by key: the first application of each write
+	replays := 0                       // a write applied again (a page replayed)
 	var measuring atomic.Bool
 	m := e.newMigration(b, func(c *Config) {
 		benchConfig(c)
@@ -206,9 +281,14 @@ func BenchmarkSyncLag(b *testing.B) {
 			if err != nil || ts == 0 {
 				return
 			}
+			lag := time.Since(time.Unix(0, ts))
 			mu.Lock()
-			lags = append(lags, time.Since(time.Unix(0, ts)))
-			mu.Unlock()
+			defer mu.Unlock()
+			if _, seen := lags[sOf(it["pk"])]; seen {
+				replays++
+				return
+			}
+			lags[sOf(it["pk"])] = lag
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -222,34 +302,59 @@ func BenchmarkSyncLag(b *testing.B) {
 	errc := make(chan error, 1)
 	go func() { errc <- m.Run(ctx) }()
 	measuring.Store(true)
-	// Puts only: every write carries its own timestamp.
-	w := startPutWriter(e.src, e.srcTable, 5000, rate)
-	time.Sleep(seconds * time.Second)
-	ops := w.stop(b)
-	time.Sleep(3 * time.Second)
+	// Puts only, each of a key of its own: every write carries its own timestamp and
+	// reaches the target as its own item (the engine keeps only the newest change
+	// of a key in a page, so reused keys would leave older writes unmeasured).
+	w := startPutWriter(e.src, e.srcTable, rate)
+	time.Sleep(seconds * time.Second) // the measured period, not a wait for a result
+	w.stop(b)
+	// The writes that landed are the source's items (a put cut off by the stop may
+	// or may not have, and may land a moment later): wait until every item of the
+	// source was sampled, counting them again while waiting.
+	sampled := func() int { mu.Lock(); defer mu.Unlock(); return len(lags) }
+	var writes int
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		writes = len(scanAllItems(b, e.src, e.srcTable, "pk"))
+		if sampled() == writes {
+			break
+		}
+		select {
+		case err := <-errc:
+			b.Fatalf("Run stopped with %d of %d writes applied: %v", sampled(), writes, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			st, err := m.Status(context.Background())
+			b.Fatalf("%d writes, %d sampled within a minute; the source's stream holds %d records, the target %d items; status %+v %v",
+				writes, sampled(), countStreamRecords(b, e), len(scanAllItems(b, e.dst, e.dstTable, "pk")), st, err)
+		}
+	}
 	cancel()
 	<-errc
 	mu.Lock()
 	defer mu.Unlock()
-	if len(lags) == 0 {
-		b.Fatal("no lag samples")
+	all := make([]time.Duration, 0, len(lags))
+	for _, l := range lags {
+		all = append(all, l)
 	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	pct := func(p float64) float64 { return float64(lags[int(p*float64(len(lags)-1))].Milliseconds()) }
-	b.ReportMetric(float64(ops)/seconds, "writes/s")
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Milliseconds()) }
+	b.ReportMetric(float64(writes)/seconds, "writes/s")
+	b.ReportMetric(float64(len(all)), "writes-sampled")
+	b.ReportMetric(float64(replays), "writes-applied-again")
 	b.ReportMetric(pct(0.50), "lag-p50-ms")
 	b.ReportMetric(pct(0.99), "lag-p99-ms")
 	b.ReportMetric(pct(1), "lag-max-ms")
 }
 
-// startPutWriter puts timestamped items at a steady rate from several
-// goroutines (one client round trip is slower than 2 ms under load).
-func startPutWriter(c *dynamodb.Client, table string, keys, perSecond int) *writer {
+// startPutWriter puts timestamped items at a steady rate from several goroutines
+// (one client round trip is slower than 2 ms under load), each write a new key.
+func startPutWriter(c *dynamodb.Client, table string, perSecond int) *writer {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &writer{cancel: cancel, done: make(chan struct{})}
 	tokens := make(chan struct{}, perSecond)
 	var wg sync.WaitGroup
-	for range 16 {
+	for g := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -259,9 +364,11 @@ func startPutWriter(c *dynamodb.Client, table string, keys, perSecond int) *writ
 					return
 				case <-tokens:
 				}
-				it := Item{"pk": sAV(fmt.Sprintf("k%07d", (i*7919)%keys)), "ts": nAV(time.Now().UnixNano())}
-				if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil && ctx.Err() == nil {
-					w.err.Store(err)
+				it := Item{"pk": sAV(fmt.Sprintf("w%02d-%07d", g, i)), "ts": nAV(time.Now().UnixNano())}
+				if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil {
+					if ctx.Err() == nil {
+						w.err.Store(err)
+					}
 					return
 				}
 				w.ops.Add(1)
@@ -286,4 +393,37 @@ func startPutWriter(c *dynamodb.Client, table string, keys, perSecond int) *writ
 		}
 	}()
 	return w
+}
+
+// countStreamRecords reads the source's whole stream, every shard from its trim
+// horizon to its tip.
+func countStreamRecords(b *testing.B, e *env) int {
+	ctx := context.Background()
+	desc, err := e.src.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &e.srcTable})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds, err := e.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: desc.Table.LatestStreamArn})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, sh := range ds.StreamDescription.Shards {
+		it, err := e.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: desc.Table.LatestStreamArn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for iter := it.ShardIterator; iter != nil; {
+			out, err := e.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(out.Records)
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	return n
 }

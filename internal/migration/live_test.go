@@ -94,7 +94,7 @@ func TestLiveMigrationKeysOnlyStream(t *testing.T) {
 func TestPendingStatusVerifyCountForget(t *testing.T) {
 	e := newEnv(t, "us-east-1", "us-east-1")
 	m, w := startSynced(t, e, nil)
-	time.Sleep(1500 * time.Millisecond)
+	waitWrites(t, w, 100) // changes the migration has not applied yet
 	w.stop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -55,13 +55,24 @@ func TestKilledWorkersResume(t *testing.T) {
 	m := e.newMigration(t, nil)
 	ctx := context.Background()
 	must(t, m.Start(ctx))
+	syncFrom := int64(-1) // records applied when the sync phase was first seen
 	points := []struct {
 		name string
 		cond func(Status) bool
 	}{
 		{"early in the backfill", func(s Status) bool { return s.ItemsCopied >= 800 }},
 		{"late in the backfill", func(s Status) bool { return s.ItemsCopied >= 3500 }},
-		{"during sync", func(s Status) bool { return s.Phase == PhaseSyncing && s.RecordsApplied >= 300 }},
+		// Records applied by this worker in sync, after the backfill: the records
+		// applied during the backfill already exceed 300 when it ends.
+		{"during sync", func(s Status) bool {
+			if s.Phase != PhaseSyncing {
+				return false
+			}
+			if syncFrom < 0 {
+				syncFrom = s.RecordsApplied
+			}
+			return s.RecordsApplied >= syncFrom+300
+		}},
 	}
 	for _, p := range points {
 		// Slow the worker down so that the kill lands mid-backfill.
@@ -70,6 +81,12 @@ func TestKilledWorkersResume(t *testing.T) {
 		must(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
 		t.Logf("killed worker %s: copied %d, segments done %d/%d, records applied %d", p.name, st.ItemsCopied, st.SegmentsDone, st.Segments, st.RecordsApplied)
+		// The kill landed where it was meant to: mid-backfill, or in sync after the
+		// worker applied records of its own. Catches: a "during sync" kill that
+		// lands as the backfill ends (the condition RecordsApplied >= 300 alone).
+		if backfilled := st.SegmentsDone == st.Segments; backfilled != (p.name == "during sync") {
+			t.Fatalf("killed %s with %d of %d segments done", p.name, st.SegmentsDone, st.Segments)
+		}
 		if strings.Contains(out.String(), "panic") {
 			t.Fatalf("worker output:\n%s", out)
 		}
@@ -165,6 +182,13 @@ func TestVersionAttributeWithDirectTargetWrites(t *testing.T) {
 		if sOf(dst[pk]["direct"]) != "yes" {
 			t.Errorf("direct target write for %s was overwritten by an older replicated value: %v", pk, dst[pk])
 		}
+	}
+	// The writer touched some of the directly written keys after they were
+	// written (about 10 of its ~400 writes), so some conditional writes must have
+	// found the newer target value: the direct writes survived through the
+	// condition, not because no replicated write reached them.
+	if m.skipped.Load() == 0 {
+		t.Fatal("no conditional write found a newer target value")
 	}
 	t.Logf("conditional writes that kept a newer target value: %d", m.skipped.Load())
 }

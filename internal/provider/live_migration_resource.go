@@ -58,9 +58,11 @@ const (
 	streamRetention = 24 * time.Hour
 	// onDemandWriteRate is what a new on-demand table sustains at first (writes of 1 KB per second).
 	onDemandWriteRate = 4000.0
-	// cutoverQuiet is how long the stream must stay empty before cutover verifies.
-	cutoverQuiet = 5 * time.Second
 )
+
+// cutoverQuiet is how long the stream must stay empty before cutover verifies. A
+// variable only so that the acceptance tests against the emulator can shorten it.
+var cutoverQuiet = 5 * time.Second
 
 // Values the enum attributes accept, shared by validators and descriptions.
 var (
@@ -631,6 +633,11 @@ func (r *liveMigrationResource) planPending(ctx context.Context, plan, state liv
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.Int64Unknown())...)
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("phase"), types.StringUnknown())...)
+	if plan.Cutover.ValueBool() {
+		// The cutover verifies (again, after a failed verification): its result is
+		// known only after the apply.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("verification"), types.ObjectUnknown(verificationAttrTypes))...)
+	}
 }
 
 // engine builds the migration engine for a model.

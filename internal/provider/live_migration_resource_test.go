@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,7 +126,7 @@ resource "ddbglobal_live_migration" "test" {
 type writer struct {
 	stop chan struct{}
 	done sync.WaitGroup
-	ops  int
+	ops  atomic.Int64 // read while the writer runs
 	err  error
 }
 
@@ -149,11 +150,11 @@ func startWriter(t *testing.T, f migrationFixture, perSecond int) *writer {
 			var err error
 			switch op := rng.Intn(10); {
 			case op < 5:
-				_, err = client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(f.source), Item: fixtureItem(i, w.ops+1)})
+				_, err = client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(f.source), Item: fixtureItem(i, int(w.ops.Load())+1)})
 			case op < 8:
 				_, err = client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(f.source), Key: key,
 					UpdateExpression:          aws.String("SET version = :v, note = :n"),
-					ExpressionAttributeValues: map[string]awstypes.AttributeValue{":v": &awstypes.AttributeValueMemberN{Value: strconv.Itoa(w.ops + 1)}, ":n": &awstypes.AttributeValueMemberS{Value: ""}}})
+					ExpressionAttributeValues: map[string]awstypes.AttributeValue{":v": &awstypes.AttributeValueMemberN{Value: strconv.Itoa(int(w.ops.Load()) + 1)}, ":n": &awstypes.AttributeValueMemberS{Value: ""}}})
 			default:
 				_, err = client.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: aws.String(f.source), Key: key})
 			}
@@ -161,7 +162,7 @@ func startWriter(t *testing.T, f migrationFixture, perSecond int) *writer {
 				w.err = err
 				return
 			}
-			w.ops++
+			w.ops.Add(1)
 		}
 	}()
 	t.Cleanup(w.halt)
@@ -230,6 +231,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 	acctest.PreCheck(t)
 	f := newMigrationFixture(t, 300, "pk")
 	w := startWriter(t, f, 40)
+	var opsAtApply int64
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -249,10 +251,18 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 						return nil
 					})),
 				},
+				Check: func(*terraform.State) error { opsAtApply = w.ops.Load(); return nil },
 			},
 			{
-				// The writer kept writing: the plan shows a catch-up.
-				PreConfig:          func() { time.Sleep(2 * time.Second) },
+				// The writer kept writing: the plan shows a catch-up. (Wait for changes
+				// made after the apply, not for a fixed time.)
+				PreConfig: func() {
+					for deadline := time.Now().Add(30 * time.Second); w.ops.Load() <= opsAtApply; time.Sleep(20 * time.Millisecond) {
+						if time.Now().After(deadline) || w.err != nil {
+							t.Fatalf("the writer made no change after the apply (%d changes, %v)", w.ops.Load(), w.err)
+						}
+					}
+				},
 				Config:             f.config(`  backfill = { segments = 4 }`),
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -268,7 +278,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 					if w.err != nil {
 						t.Fatalf("writer: %v", w.err)
 					}
-					t.Logf("writer made %d changes", w.ops)
+					t.Logf("writer made %d changes", w.ops.Load())
 				},
 				Config: f.config(`  backfill = { segments = 4 }
   cutover  = true`),
@@ -536,6 +546,15 @@ resource "ddbglobal_live_migration" "test" {
 						return fmt.Errorf("role %s was not assumed; assumed: %v", role, assumed)
 					}
 				}
+				// The data calls themselves were signed with each side's role, never
+				// the other side's. Catches: the engine's clients built with the sides'
+				// roles swapped (in engine, `src, dst := r.side(m.Target),
+				// r.side(m.Source)`), which the assumed-role list above does not see.
+				srcCalls, dstCalls := emu.RoleCalls(f.srcRegion, f.source), emu.RoleCalls(f.dstRegion, f.target)
+				if srcCalls[srcRole] == 0 || srcCalls[dstRole] != 0 || dstCalls[dstRole] == 0 || dstCalls[srcRole] != 0 {
+					return fmt.Errorf("calls by role: source table %v, target table %v; want each table read or written with its own side's role only", srcCalls, dstCalls)
+				}
+				t.Logf("calls by role: source table %v, target table %v", srcCalls, dstCalls)
 				return checkTablesEqual(t, f, nil)(s)
 			},
 		}},

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -15,9 +16,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/provider"
 )
 
-func TestMain(m *testing.M) { acctest.Main(m) }
+func TestMain(m *testing.M) {
+	if !acctest.RealAWS() {
+		// The emulator's stream has no propagation delay and its upgrade takes about a
+		// second: a 1 s quiet period (4 of the engine's polls) and a 200 ms first
+		// upgrade poll lose nothing there, and save seconds per cutover and upgrade.
+		provider.SetTestTimings(time.Second, 200*time.Millisecond)
+	}
+	acctest.Main(m)
+}
 
 // A data source forces the provider to be configured during plan.
 const probeDataSource = `

@@ -307,13 +307,18 @@ func TestAccReplica_creationFailed(t *testing.T) {
 // timeout ends the apply after about 2 s. The second step refreshes while the replica
 // is still CREATING and its Region answers DescribeTable only: it catches a read that
 // treats those errors as fatal (settingsUnreadable returning false fails it).
+//
+// Catches too: a timeout ignored, or given a floor of 4 s or more (in Create,
+// `deadline := time.Now().Add(max(timeout, 5*time.Second))`).
 func TestAccReplica_timeout(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
 	table := acctest.RandomName("tf-acc-replica")
 	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	// The replica stays CREATING for 4 s, twice the timeout: a timeout that is ignored,
+	// or has a hidden floor of 4 s or more, lets the apply succeed and the step fail.
 	slow := acctest.TestDelays
-	slow.ReplicaCreate = 8 * time.Second
+	slow.ReplicaCreate = 4 * time.Second
 	var started time.Time
 
 	resource.Test(t, resource.TestCase{
@@ -330,8 +335,19 @@ func TestAccReplica_timeout(t *testing.T) {
 			{
 				PreConfig: func() {
 					emu.SetDelays(acctest.TestDelays)
-					if took := time.Since(started); took > 15*time.Second {
-						t.Errorf("the 2s timeout took %s to end the apply", took)
+					took := time.Since(started)
+					out, err := acctest.DynamoDB(t, acctest.Region).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The apply ended less than 4 s after it asked for the replica (it is
+					// still CREATING), so at most 2 s past its timeout; with plan and
+					// Terraform's start-up, the whole step took well under 8 s.
+					if len(out.Table.Replicas) != 1 || out.Table.Replicas[0].ReplicaStatus != awstypes.ReplicaStatusCreating {
+						t.Errorf("after the 2s timeout the replica is no longer CREATING: the apply waited 4 s or more: %+v", out.Table.Replicas)
+					}
+					if took > 8*time.Second {
+						t.Errorf("the 2s timeout took %s to end the step", took)
 					}
 				},
 				// The tainted replica is replaced by one that completes.

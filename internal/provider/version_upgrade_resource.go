@@ -37,7 +37,14 @@ var (
 // takes minutes to hours.
 const defaultUpgradeCreateTimeout = 2 * time.Hour
 
-func newVersionUpgradeResource() resource.Resource { return &versionUpgradeResource{} }
+// upgradePollMin is the first delay between two polls of a running upgrade; zero
+// takes upgrade.DefaultPollMinDelay. A variable only so that the acceptance tests
+// against the emulator can shorten it.
+var upgradePollMin time.Duration
+
+func newVersionUpgradeResource() resource.Resource {
+	return &versionUpgradeResource{pollMin: upgradePollMin}
+}
 
 type versionUpgradeResource struct {
 	meta *Meta

@@ -603,12 +603,17 @@ func hasRepAttributes(item map[string]awstypes.AttributeValue) bool {
 	return false
 }
 
-// streamRecords reads the table's stream in a Region from the start, after letting
-// replication settle, and returns the records of one key.
+// streamRecords reads the table's stream in a Region from the start, once the
+// emulator's replication has settled (so an extra record would be there), and returns
+// the records of one key.
 func streamRecords(t *testing.T, region, name, pk string) []streamtypes.Record {
 	t.Helper()
-	time.Sleep(time.Second)
 	ctx := context.Background()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := acctest.Emulator(t).WaitReplicated(wctx, name); err != nil {
+		t.Fatalf("waiting for the replication of %s to settle: %v", name, err)
+	}
 	streams := acctest.AWS(t).Streams(region)
 	arn := describe(t, region, name).LatestStreamArn
 	desc, err := streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: arn})

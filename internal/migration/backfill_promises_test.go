@@ -1,0 +1,160 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// countingScans counts what the backfill reads from the source: Scan pages,
+// items, and the read capacity DynamoDB reported. The calls themselves go to the
+// emulator unchanged.
+type countingScans struct {
+	DynamoDBAPI
+	pages, items atomic.Int64
+	mu           sync.Mutex
+	units        float64 // ConsumedCapacity.CapacityUnits of every page
+	maxPage      float64 // the largest page's units
+}
+
+func (c *countingScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	out, err := c.DynamoDBAPI.Scan(ctx, in, o...)
+	if err == nil {
+		c.pages.Add(1)
+		c.items.Add(int64(len(out.Items)))
+		if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
+			c.mu.Lock()
+			u := *out.ConsumedCapacity.CapacityUnits
+			c.units += u
+			c.maxPage = max(c.maxPage, u)
+			c.mu.Unlock()
+		}
+	}
+	return out, err
+}
+
+// An interrupted backfill resumes each segment from the ExclusiveStartKey it
+// saved, not from the segment's start. One segment spans several 1 MB Scan
+// pages; the first run is stopped after it checkpointed at least one page; the
+// second run must read exactly the items after the checkpoint, and the target
+// ends complete.
+//
+// Catches: ignoring the saved Scan position (in copySegment, `start :=
+// mAV(ck["lastKey"])` replaced by `start := Item(nil)`): the second run then
+// reads the whole segment again.
+func TestBackfillResumesMidSegmentFromSavedKey(t *testing.T) {
+	const items, size = 200, 20000 // ~4 MB in 20 KB items: four or more Scan pages in one segment
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, items, size)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := func(scans *countingScans) func(*Config) {
+		return func(c *Config) {
+			c.HandOff = HandOffReplay
+			c.Segments, c.Parallelism = 1, 1
+			c.Source.DynamoDB = scans
+			c.CheckpointClient = e.dst
+			// Slow enough that the stop lands between pages: about a page a second.
+			c.MaxWriteUnits = 1000
+		}
+	}
+	first := &countingScans{DynamoDBAPI: e.src}
+	m1 := e.newMigration(t, cfg(first))
+	must(t, m1.Start(ctx))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m1.Backfill(runCtx) }()
+	waitStatus(t, m1, "the first page checkpointed", func(s Status) bool { return s.ItemsCopied > 0 })
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	st, err := m1.Status(ctx)
+	must(t, err)
+	checkpointed := st.ItemsCopied
+	if checkpointed == 0 || checkpointed >= items || st.SegmentsDone != 0 {
+		t.Fatalf("the stop did not land mid-segment: %+v", st)
+	}
+
+	second := &countingScans{DynamoDBAPI: e.src}
+	m2 := e.newMigration(t, cfg(second))
+	must(t, m2.Backfill(ctx))
+	reread := second.items.Load() - (items - checkpointed)
+	t.Logf("first run read %d items in %d pages and checkpointed %d; second run read %d items in %d pages (%d read again)",
+		first.items.Load(), first.pages.Load(), checkpointed, second.items.Load(), second.pages.Load(), reread)
+	if first.pages.Load()+second.pages.Load() < 4 {
+		t.Fatalf("the segment fit in %d pages; the test needs it to span several", first.pages.Load()+second.pages.Load())
+	}
+	if reread != 0 {
+		t.Fatalf("the resumed run read %d items, want exactly the %d after the checkpoint (%d read again)",
+			second.items.Load(), items-checkpointed, reread)
+	}
+	st, err = m2.Status(ctx)
+	must(t, err)
+	if st.ItemsCopied != items || st.SegmentsDone != 1 {
+		t.Fatalf("status after the resumed backfill: %+v", st)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
+
+// MaxReadUnits binds: the backfill's Scans spend the read capacity DynamoDB
+// reports (a consistent read costs 1 unit per 4 KB), and the limiter makes them
+// take at least as long as that capacity at the configured rate allows, less one
+// second of burst and the page in flight.
+//
+// Catches: an unlimited read limiter (in New, `readLim:
+// newRateLimiter(cfg.MaxReadUnits)` replaced by `newRateLimiter(0)`), or Scan's
+// consumed capacity not charged (chargeRead dropped in copySegment).
+func TestBackfillReadLimitBinds(t *testing.T) {
+	const items, size, rate = 100, 20000, 75.0 // ~500 read units at 75/s, written in a few batches
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, items, size)
+	scans := &countingScans{DynamoDBAPI: e.src}
+	m := e.newMigration(t, func(c *Config) {
+		c.HandOff = HandOffReplay
+		c.Segments, c.Parallelism = 4, 1
+		c.MaxReadUnits = rate
+		c.Source.DynamoDB = scans
+		c.CheckpointClient = e.dst
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	must(t, m.Start(ctx))
+	start := time.Now()
+	must(t, m.Backfill(ctx))
+	elapsed := time.Since(start)
+	scans.mu.Lock()
+	units, maxPage := scans.units, scans.maxPage
+	scans.mu.Unlock()
+	// The bucket starts with one second of budget; the last page may start on it.
+	floor := time.Duration((units - rate - maxPage) / rate * float64(time.Second))
+	t.Logf("%d pages, %.0f read units (largest page %.0f) at %.0f/s took %s; the limit allows no less than %s",
+		scans.pages.Load(), units, maxPage, rate, elapsed.Round(time.Millisecond), floor.Round(time.Millisecond))
+	if units < 4*rate {
+		t.Fatalf("the Scans reported %.0f read units; the test needs well over one second of budget (%.0f)", units, rate)
+	}
+	if elapsed < floor {
+		t.Fatalf("%.0f read units at %.0f/s took %s, less than the %s the limit allows", units, rate, elapsed, floor)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
+
+// waitWrites waits until the writer made n more changes, instead of sleeping for
+// the time they should take.
+func waitWrites(t *testing.T, w *writer, n int64) {
+	t.Helper()
+	target := w.ops.Load() + n
+	for deadline := time.Now().Add(30 * time.Second); w.ops.Load() < target; time.Sleep(10 * time.Millisecond) {
+		if err, _ := w.err.Load().(error); err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer made %d of %d changes in 30s", n-(target-w.ops.Load()), n)
+		}
+	}
+}
