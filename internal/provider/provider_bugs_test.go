@@ -52,15 +52,11 @@ resource "ddbglobal_version_upgrade" "music" {
 // then quotes that attribute's line), before anything changes. Catches: the read-back
 // value of a malformed kms_key_arn replacing the configured one (a created, tainted
 // replica), a GSI override naming a missing index ("planned set element does not
-// correlate"), overrides on an on-demand table refused only by DynamoDB at apply, and
-// an existing replica outside the state refused only at apply.
+// correlate") and overrides on an on-demand table refused only by DynamoDB at apply.
 func TestAccReplica_planRefusalsOnAttribute(t *testing.T) {
 	acctest.PreCheck(t)
 	onDemand := acctest.RandomName("tf-acc-replica")
 	acctest.CreateTable(t, acctest.TableSpec{Name: onDemand, HashKey: "pk"})
-	withReplica := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: withReplica, HashKey: "pk"})
-	addReplicaOutsideTerraform(t, withReplica, "eu-west-1")
 
 	cases := map[string]struct {
 		config string
@@ -76,8 +72,6 @@ func TestAccReplica_planRefusalsOnAttribute(t *testing.T) {
     name                   = "no-such-index"
     read_capacity_override = 5
   }`), []string{"unknown global secondary index", `has no global secondary index "no-such-index" (it has: none)`}},
-		"replica already outside the state": {replicaConfig(withReplica, "eu-west-1", ""),
-			[]string{"already has a replica in eu-west-1 (status ACTIVE)", "terraform import <address> " + withReplica + ":eu-west-1"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -126,5 +120,33 @@ func addReplicaOutsideTerraform(t *testing.T, table, region string) {
 		return fmt.Errorf("replica in %s not ACTIVE yet", region)
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A replica that already exists outside the state is only warned about at plan (a
+// tainted resource being replaced is planned the same way) and refused at create, with
+// the import command and nothing changed.
+func TestAccReplica_existingReplicaRefusedAtCreate(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	addReplicaOutsideTerraform(t, table, "eu-west-1")
+	before := describe(t, "eu-west-1", table)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: replicaConfig(table, "eu-west-1", `  tags = { team = "core" }`),
+			ExpectError: acctest.ErrorRegexp("creating DynamoDB replica", "already has a replica in eu-west-1 (status ACTIVE)",
+				"terraform import <address> "+table+":eu-west-1"),
+		}},
+	})
+	after := describe(t, "eu-west-1", table)
+	if aws.ToString(after.TableArn) != aws.ToString(before.TableArn) || !after.CreationDateTime.Equal(*before.CreationDateTime) {
+		t.Errorf("the refused create replaced the replica")
+	}
+	tags, err := acctest.DynamoDB(t, "eu-west-1").ListTagsOfResource(context.Background(), &dynamodb.ListTagsOfResourceInput{ResourceArn: after.TableArn})
+	if err != nil || len(tags.Tags) > 0 {
+		t.Errorf("the refused create tagged the replica: %v %v", tags, err)
 	}
 }

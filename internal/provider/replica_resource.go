@@ -289,6 +289,8 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The mark of a planned replacement has no use once the plan is applied.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplacing, nil)...)
 	table, region, source, summary := r.names(plan, "updating")
 	ctx = replicaLogContext(ctx, table, region, source)
 	deadline := time.Now().Add(timeout)
@@ -420,6 +422,10 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return // unconfigured provider, or destroy
 	}
 	if !req.State.Raw.IsNull() {
+		// Terraform plans a replacement (-replace, a changed table_name or region) by
+		// planning again with a null prior state, handing over this plan's private
+		// data: the mark tells that second plan the existing replica is this one.
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplacing, []byte("true"))...)
 		// An existing replica that is not ACTIVE (an apply timed out) gets an update
 		// that waits for it.
 		var status types.String
@@ -442,14 +448,22 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	ctx = replicaLogContext(ctx, table, region, source)
 	err := r.checkCanAddReplica(ctx, table, region, source)
 	if err == nil {
-		err = r.checkNoReplicaYet(ctx, table, region, source, true)
-	}
-	if err == nil {
 		err = r.checkReplicaRules(ctx, table, region, source, r.configuredKey(ctx, req.Config, &resp.Diagnostics))
 	}
 	addCheckResult(&resp.Diagnostics, path.Root("table_name"), summary, err)
+	if err == nil {
+		replacing, d := req.Private.GetKey(ctx, privateReplacing)
+		resp.Diagnostics.Append(d...)
+		if replacing == nil {
+			r.warnReplicaOutsideState(ctx, &resp.Diagnostics, table, region, source)
+		}
+	}
 	resp.Diagnostics.Append(r.checkPlannedSettings(ctx, plan, source)...)
 }
+
+// privateReplacing is the private-state key that marks the create half of a
+// replacement planned from an existing state.
+const privateReplacing = "replacing"
 
 // checkCanAddReplica returns nil when the replica can be added, a *refusal when it
 // cannot, a *tableMissingError when the table does not exist, or the error of a check

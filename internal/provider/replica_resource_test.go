@@ -415,3 +415,78 @@ func TestAccReplica_refusals(t *testing.T) {
 		}
 	}
 }
+
+// A deliberate replacement of an ACTIVE replica works: -replace (replace_triggered_by
+// forces it the same way) and a tainted replica are destroyed, then created again.
+// Catches: the plan of the new replica refusing the old one as "already exists outside
+// the state" (Terraform plans the create half of a replacement with no prior state).
+func TestAccReplica_replaceActive(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := func(trigger string) string {
+		return replicaConfig(table, "eu-west-1", fmt.Sprintf(`
+  lifecycle {
+    replace_triggered_by = [terraform_data.trigger]
+  }
+}
+
+resource "terraform_data" "trigger" {
+  input = %q`, trigger))
+	}
+	var firstARN, firstCreated string
+	created := func(into *string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			*into = describe(t, "eu-west-1", table).CreationDateTime.String()
+			return nil
+		}
+	}
+	var secondCreated, thirdCreated string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: config("one"),
+				Check: resource.ComposeTestCheckFunc(created(&firstCreated), func(s *terraform.State) error {
+					firstARN = s.RootModule().Resources[address].Primary.Attributes["arn"]
+					return nil
+				}),
+			},
+			{
+				Config: config("two"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+				Check: resource.ComposeTestCheckFunc(created(&secondCreated), func(s *terraform.State) error {
+					if secondCreated == firstCreated {
+						return fmt.Errorf("the replica was not replaced")
+					}
+					if got := s.RootModule().Resources[address].Primary.Attributes["arn"]; got != firstARN {
+						return fmt.Errorf("arn = %s, want %s", got, firstARN)
+					}
+					return nil
+				}),
+			},
+			{
+				Taint:  []string{address},
+				Config: config("two"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(created(&thirdCreated), func(*terraform.State) error {
+					if thirdCreated == secondCreated {
+						return fmt.Errorf("the tainted replica was not replaced")
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
