@@ -73,7 +73,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Name of the existing table to replicate. Changing it replaces the replica.",
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 			},
 			"region": schema.StringAttribute{
 				MarkdownDescription: "Region of the replica, e.g. `ap-northeast-1`. Changing it replaces the replica.",
@@ -125,9 +125,11 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 			},
 			"tags": schema.MapAttribute{
-				MarkdownDescription: "Tags of the replica table, set in the replica Region.",
-				Optional:            true,
-				ElementType:         types.StringType,
+				MarkdownDescription: "Tags of the replica table, set in the replica Region (at most 50; keys of 1 to 128 " +
+					"characters, values of at most 256, no key starting with `aws:`).",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators:  tagsValidators(),
 			},
 			"arn": schema.StringAttribute{
 				MarkdownDescription: "ARN of the replica table.",
@@ -157,6 +159,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"name": schema.StringAttribute{
 						MarkdownDescription: "Index name.",
 						Required:            true,
+						Validators:          []validator.String{indexNameValidator()},
 					},
 					"read_capacity_override": schema.Int64Attribute{
 						MarkdownDescription: "Read capacity units of the index in the replica.",
@@ -407,6 +410,19 @@ func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.Valid
 		resp.Diagnostics.AddAttributeError(path.Root("kms_key_arn"), "KMS key in another Region",
 			fmt.Sprintf("kms_key_arn is a key in %s, but the replica is in %s: a replica is encrypted with a key of its own "+
 				"Region. Use a key (or a multi-Region key's replica) in %s.", kr, m.Region.ValueString(), m.Region.ValueString()))
+	}
+	seen := map[string]bool{}
+	for _, g := range m.GSIs {
+		if g.Name.IsUnknown() || g.Name.IsNull() {
+			continue
+		}
+		if name := g.Name.ValueString(); seen[name] {
+			resp.Diagnostics.AddAttributeError(path.Root("global_secondary_index"), "duplicate global secondary index",
+				fmt.Sprintf("Index %q has more than one global_secondary_index block; give each index one block with its "+
+					"read_capacity_override.", name))
+		} else {
+			seen[name] = true
+		}
 	}
 	if !m.Region.IsUnknown() && !m.SourceRegion.IsUnknown() && !m.SourceRegion.IsNull() && m.Region.Equal(m.SourceRegion) {
 		resp.Diagnostics.AddAttributeError(path.Root("source_region"), "replica Region equals source Region",
