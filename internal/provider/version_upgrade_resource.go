@@ -67,7 +67,7 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"global_table_name": schema.StringAttribute{
 				MarkdownDescription: "Name of the legacy global table (the table name in every member Region).",
 				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"region": schema.StringAttribute{
