@@ -48,44 +48,6 @@ resource "ddbglobal_version_upgrade" "music" {
 	})
 }
 
-// Bad replica settings are refused at plan, on the attribute that is wrong (Terraform
-// then quotes that attribute's line), before anything changes. Catches: the read-back
-// value of a malformed kms_key_arn replacing the configured one (a created, tainted
-// replica), a GSI override naming a missing index ("planned set element does not
-// correlate") and overrides on an on-demand table refused only by DynamoDB at apply.
-func TestAccReplica_planRefusalsOnAttribute(t *testing.T) {
-	acctest.PreCheck(t)
-	onDemand := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: onDemand, HashKey: "pk"})
-
-	cases := map[string]struct {
-		config string
-		want   []string
-	}{
-		"kms key not an ARN": {replicaConfig(onDemand, "eu-west-1", `  kms_key_arn = "not-an-arn"`),
-			[]string{"invalid KMS key", `kms_key_arn = "not-an-arn"`, "must be a KMS key ARN, key id, alias name"}},
-		"kms key in another Region": {replicaConfig(onDemand, "eu-west-1", `  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"`),
-			[]string{"KMS key in another Region", "kms_key_arn", "is a key in us-east-1, but the replica is in eu-west-1"}},
-		"read capacity on an on-demand table": {replicaConfig(onDemand, "eu-west-1", `  read_capacity_override = 5`),
-			[]string{"read capacity override on an on-demand table", "read_capacity_override = 5", "uses on-demand (PAY_PER_REQUEST) billing"}},
-		"override of a missing index": {replicaConfig(onDemand, "eu-west-1", `  global_secondary_index {
-    name                   = "no-such-index"
-    read_capacity_override = 5
-  }`), []string{"unknown global secondary index", `has no global secondary index "no-such-index" (it has: none)`}},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: acctest.ErrorRegexp(tc.want...)}},
-			})
-		})
-	}
-	if got := replicaRegions(t, onDemand); len(got) > 0 {
-		t.Errorf("refused plans added replicas %v", got)
-	}
-}
-
 // addReplicaOutsideTerraform adds a replica with the SDK and waits until it is ACTIVE;
 // the test's cleanup removes it.
 func addReplicaOutsideTerraform(t *testing.T, table, region string) {
