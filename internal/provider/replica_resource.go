@@ -139,6 +139,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"status": schema.StringAttribute{
 				MarkdownDescription: "Replica status as the source Region reports it, e.g. `ACTIVE`.",
 				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"global_table_version": schema.StringAttribute{
 				MarkdownDescription: "Global table version, `2019.11.21`.",
@@ -214,11 +215,14 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 		GlobalSecondaryIndexes:        expandGSIOverrides(plan.GSIs),
 		ProvisionedThroughputOverride: readCapacityOverride(plan.ReadCapacityOverride),
 	}
-	err = r.withTableLock(ctx, table, func() error {
+	sent := false
+	err = r.withTableLock(ctx, table, region, "creating", func() error {
+		deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 		client := r.meta.AWS.DynamoDB(source)
 		if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Create: create}, deadline); err != nil {
 			return err
 		}
+		sent = true
 		tflog.Info(ctx, "replica create requested; waiting for ACTIVE")
 		_, err = ddb.WaitReplicaActive(ctx, client, table, region, deadline, r.poll(ctx))
 		return err
@@ -234,11 +238,18 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 			"is deleted and created anew.")
 		r.saveUnfinished(ctx, resp, plan, source, string(failed.Status))
 		return
+	case errors.As(err, &timedOut) && !sent:
+		// The table stayed busy with another change: DynamoDB never took the create, so
+		// there is nothing to wait for or untaint, and nothing is saved.
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s (timeouts.create = %s)", err, timeout)+"\n\nDynamoDB did not "+
+			"take the create, so nothing was created. Apply again once the table's other change is done, or with a "+
+			"longer timeouts.create.")
+		return
 	case errors.As(err, &timedOut):
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s (timeouts.create = %s)", err, timeout)+"\n\nDynamoDB goes on creating the replica. To wait for "+
 			"it rather than replace it, run `terraform untaint` on this resource and apply again, with a longer "+
 			"timeouts.create if needed.")
-		r.saveUnfinished(ctx, resp, plan, source, timedOut.Last)
+		r.saveUnfinished(ctx, resp, plan, source, createdStatus(timedOut.Last))
 		return
 	case err != nil:
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -301,7 +312,8 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	// A replica left unfinished by an earlier apply (status not ACTIVE) is waited for here.
 	update := replicaUpdateAction(plan, state)
 	if update != nil || state.Status.ValueString() != string(awstypes.ReplicaStatusActive) {
-		err := r.withTableLock(ctx, table, func() error {
+		err := r.withTableLock(ctx, table, region, "updating", func() error {
+			deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 			client := r.meta.AWS.DynamoDB(source)
 			if update != nil {
 				if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Update: update}, deadline); err != nil {
@@ -318,6 +330,12 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 		}
 	}
 	if err := r.applyRegionSettings(ctx, plan, &state, deadline); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	// The plan kept status ACTIVE: a change in the replica Region may show as UPDATING
+	// for a while.
+	if _, err := ddb.WaitReplicaActive(ctx, r.meta.AWS.DynamoDB(source), table, region, deadline, r.poll(ctx)); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
@@ -346,7 +364,8 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 	ctx = replicaLogContext(ctx, table, region, source)
 	deadline := time.Now().Add(timeout)
 
-	err := r.withTableLock(ctx, table, func() error {
+	err := r.withTableLock(ctx, table, region, "deleting", func() error {
+		deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 		client := r.meta.AWS.DynamoDB(source)
 		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, rep, err := ddb.FindReplicaByTwoPartKey(ctx, client, table, region)
@@ -782,12 +801,26 @@ func (r *replicaResource) sourceRegion(m replicaModel) string {
 }
 
 // withTableLock runs fn while holding the provider-wide lock of table: DynamoDB takes one
-// replica change per table at a time.
-func (r *replicaResource) withTableLock(ctx context.Context, table string, fn func() error) error {
-	tflog.Debug(ctx, "waiting for the table's replica lock")
-	unlock := r.meta.TableLocks.Lock(table)
+// replica change per table at a time. A wait for another replica's change is logged at
+// INFO, naming that change; fn starts the resource's timeout once its turn has come.
+func (r *replicaResource) withTableLock(ctx context.Context, table, region, action string, fn func() error) error {
+	unlock := r.meta.TableLocks.LockAs(table, action+" the replica in "+region, func(heldBy string) {
+		tflog.Info(ctx, "waiting for another replica change of this table to finish (DynamoDB takes one at a time); "+
+			"this replica's timeout starts when it is done", map[string]any{"waiting_for": heldBy})
+	})
 	defer unlock()
 	return fn()
+}
+
+// createdStatus is the status saved for a replica whose create was sent but did not
+// finish: the last DynamoDB status seen, or CREATING when the replica was not listed yet.
+func createdStatus(last string) string {
+	for _, s := range awstypes.ReplicaStatus("").Values() {
+		if string(s) == last {
+			return last
+		}
+	}
+	return string(awstypes.ReplicaStatusCreating)
 }
 
 // poll logs replica progress at INFO as it changes.

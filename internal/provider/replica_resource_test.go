@@ -174,7 +174,12 @@ func TestAccReplica_updateInPlace(t *testing.T) {
   tags                        = { team = "payments", env = "test" }
 `),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
+						// The update keeps the status it had: no "(known after apply)". Catches:
+						// status without UseStateForUnknown.
+						plancheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -414,6 +419,101 @@ resource "terraform_data" "trigger" {
 					}
 					return nil
 				}),
+			},
+		},
+	})
+}
+
+// Each replica's timeout starts when its turn comes, after the replicas of the same
+// table before it: three replicas that take about 4 s each (as polled) all fit a 8 s
+// timeout, though the third waits about 8 s for the other two. Catches: the timeout
+// starting before the wait for the per-table lock (the third replica times out).
+func TestAccReplica_timeoutStartsAtItsTurn(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	slow := acctest.TestDelays
+	slow.ReplicaCreate = 3 * time.Second
+	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
+	config := acctest.ProviderConfig()
+	for _, region := range []string{"ap-northeast-1", "eu-west-1", "us-west-2"} {
+		config += fmt.Sprintf(`
+resource "ddbglobal_replica" %q {
+  table_name = %q
+  region     = %q
+  timeouts   = { create = "8s" }
+}
+`, region, table, region)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{{
+			PreConfig: func() { emu.SetDelays(slow) },
+			Config:    config,
+			Check: func(*terraform.State) error {
+				emu.SetDelays(acctest.TestDelays)
+				if got := replicaRegions(t, table); len(got) != 3 {
+					return fmt.Errorf("replicas = %v, want three", got)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A create that DynamoDB never took (the table stayed busy with another change for the
+// whole timeout) fails without telling the user to untaint anything, and leaves
+// nothing in the state: the next apply simply creates the replica. Catches: the
+// "untaint" advice and a state whose status holds the busy error's text.
+func TestAccReplica_createNeverSent(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	slow := acctest.TestDelays
+	slow.ReplicaCreate = 10 * time.Second
+	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
+	const address = "ddbglobal_replica.test"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					emu.SetDelays(slow)
+					// Another replica, added outside Terraform, keeps the table busy.
+					_, err := acctest.DynamoDB(t, acctest.Region).UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: aws.String(table),
+						ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Create: &awstypes.CreateReplicationGroupMemberAction{RegionName: aws.String("ap-south-1")}}}})
+					if err != nil {
+						t.Fatalf("adding a replica outside Terraform: %v", err)
+					}
+					t.Cleanup(func() { _ = deleteReplicaOutsideTerraform(t, table, "ap-south-1") })
+				},
+				Config:      replicaConfig(table, "eu-west-1", `  timeouts = { create = "2s" }`),
+				ExpectError: acctest.ErrorRegexp("timed out waiting for the table to finish another change", "(timeouts.create = 2s)", "DynamoDB did not take the create, so nothing was created"),
+			},
+			{
+				PreConfig: func() {
+					emu.SetDelays(acctest.TestDelays)
+					if err := waitFor(time.Minute, func() error {
+						if got := replicaRegions(t, table); len(got) != 1 || got[0] != "ap-south-1" {
+							return fmt.Errorf("replicas = %v, want [ap-south-1]", got)
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: replicaConfig(table, "eu-west-1", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					// Nothing was saved: a plain create, not the replacement of a tainted replica.
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
 			},
 		},
 	})
