@@ -132,8 +132,12 @@ func badReplicaConfigs(t *testing.T) []badConfig {
 	acctest.CreateTable(t, acctest.TableSpec{Name: keysOnly, HashKey: "pk", StreamView: awstypes.StreamViewTypeKeysOnly})
 	provisioned := acctest.RandomName("tf-acc-bad")
 	acctest.CreateTable(t, acctest.TableSpec{Name: provisioned, HashKey: "pk", Provisioned: true})
+	indexNotScaled := acctest.RandomName("tf-acc-bad")
+	acctest.CreateTable(t, acctest.TableSpec{Name: indexNotScaled, HashKey: "pk", Provisioned: true})
+	addGSI(t, acctest.Region, indexNotScaled, "byOwner", "owner")
+	addWriteAutoScaling(t, indexNotScaled) // the table only
 	t.Cleanup(func() {
-		for _, table := range []string{plain, withIndex, keysOnly, provisioned} {
+		for _, table := range []string{plain, withIndex, keysOnly, provisioned, indexNotScaled} {
 			if got := replicaRegions(t, table); len(got) > 0 {
 				t.Errorf("table %s got replicas %v from a refused plan", table, got)
 			}
@@ -202,6 +206,9 @@ func badReplicaConfigs(t *testing.T) []badConfig {
 			[]string{"has a stream of view type KEYS_ONLY", "Change the table's stream_view_type to NEW_AND_OLD_IMAGES"}},
 		{"replica: provisioned table without write auto scaling", replicaConfig(provisioned, "eu-west-1", ""),
 			[]string{"uses provisioned capacity without write capacity auto scaling in us-east-1", "Add an aws_appautoscaling_target"}},
+		{"replica: provisioned index without write auto scaling", replicaConfig(indexNotScaled, "eu-west-1", ""),
+			[]string{`Index "byOwner" of table "` + indexNotScaled + `" has provisioned capacity without write capacity auto scaling in us-east-1`,
+				`resource_id = "table/` + indexNotScaled + `/index/byOwner"`}},
 		{"replica: timeout not a duration", rep(`  timeouts = { create = "soon" }`), []string{"Invalid Attribute Value Time Duration", `"soon" must be a string containing a sequence of decimal numbers`}},
 		{"replica: missing region", acctest.ProviderConfig() + fmt.Sprintf("resource \"ddbglobal_replica\" \"test\" {\n  table_name = %q\n}\n", plain),
 			[]string{`The argument "region" is required`}},

@@ -261,7 +261,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	plan.ID = types.StringValue(replicaID(table, region))
 	plan.SourceRegion = types.StringValue(source)
-	found, d := r.read(ctx, &plan)
+	found, d := r.read(ctx, &plan, false)
 	resp.Diagnostics.Append(d...)
 	if !found {
 		resp.Diagnostics.AddError(summary, "the replica disappeared right after it became ACTIVE")
@@ -276,7 +276,12 @@ func (r *replicaResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	found, d := r.read(ctx, &state)
+	// An imported replica has no configuration to go by yet: its overrides are read
+	// all, so that a configuration that sets them plans no change.
+	imported, d := req.Private.GetKey(ctx, privateImported)
+	resp.Diagnostics.Append(d...)
+	found, d := r.read(ctx, &state, imported != nil)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -340,7 +345,7 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	plan.SourceRegion = types.StringValue(source)
-	found, d := r.read(ctx, &plan)
+	found, d := r.read(ctx, &plan, false)
 	resp.Diagnostics.Append(d...)
 	if !found {
 		resp.Diagnostics.AddError(summary, "the replica is gone")
@@ -417,6 +422,7 @@ func (r *replicaResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("table_name"), table)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("region"), region)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
 }
 
 func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -529,7 +535,7 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 			"enable it), then apply again.", table, s.StreamViewType)
 	}
 	if billingMode(desc) == awstypes.BillingModeProvisioned {
-		ok, err := r.hasWriteAutoScaling(ctx, source, table)
+		ok, err := r.hasWriteAutoScaling(ctx, source, "table/"+table, aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
 		if err != nil {
 			return err
 		}
@@ -539,39 +545,59 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 				"resource_id = \"table/%s\", scalable_dimension = \"dynamodb:table:WriteCapacityUnits\") with an "+
 				"aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.", table, source, table)
 		}
+		// DynamoDB asks the same of every global secondary index of a provisioned table
+		// ("Table write capacity should either be Pay-Per-Request or AutoScaled").
+		for _, g := range desc.GlobalSecondaryIndexes {
+			index := aws.ToString(g.IndexName)
+			ok, err := r.hasWriteAutoScaling(ctx, source, "table/"+table+"/index/"+index, aastypes.ScalableDimensionDynamoDBIndexWriteCapacityUnits)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return refuse(path.Root("table_name"), "Index %q of table %q has provisioned capacity without write capacity auto scaling "+
+					"in %s; DynamoDB requires it on every index before adding a replica. Add an aws_appautoscaling_target "+
+					"(service_namespace = \"dynamodb\", resource_id = \"table/%s/index/%s\", scalable_dimension = "+
+					"\"dynamodb:index:WriteCapacityUnits\") with an aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.",
+					index, table, source, table, index)
+			}
+		}
 	}
 	return nil
 }
 
-func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, table string) (bool, error) {
+func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, resourceID string, dimension aastypes.ScalableDimension) (bool, error) {
 	out, err := r.meta.AWS.AutoScaling(region).DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{
 		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
-		ResourceIds:       []string{"table/" + table},
-		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+		ResourceIds:       []string{resourceID},
+		ScalableDimension: dimension,
 	})
 	if err != nil || len(out.ScalableTargets) == 0 {
-		return false, wrapAutoScalingErr(err, table, region)
+		return false, wrapAutoScalingErr(err, resourceID, region)
 	}
 	policies, err := r.meta.AWS.AutoScaling(region).DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{
 		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
-		ResourceId:        aws.String("table/" + table),
-		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+		ResourceId:        aws.String(resourceID),
+		ScalableDimension: dimension,
 	})
 	if err != nil {
-		return false, wrapAutoScalingErr(err, table, region)
+		return false, wrapAutoScalingErr(err, resourceID, region)
 	}
 	return len(policies.ScalingPolicies) > 0, nil
 }
 
-func wrapAutoScalingErr(err error, table, region string) error {
+func wrapAutoScalingErr(err error, resourceID, region string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("checking write capacity auto scaling of table %s in %s: %w", table, region, err)
+	return fmt.Errorf("checking write capacity auto scaling of %s in %s: %w", resourceID, region, err)
 }
 
-// read refreshes m from AWS; false when the replica does not exist.
-func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag.Diagnostics) {
+// privateImported marks a replica that was just imported, for the Read that follows.
+const privateImported = "imported"
+
+// read refreshes m from AWS; false when the replica does not exist. Overrides are read
+// when m has them, or all of them with allOverrides.
+func (r *replicaResource) read(ctx context.Context, m *replicaModel, allOverrides bool) (bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	table, region, source, summary := r.names(*m, "reading")
 
@@ -619,11 +645,11 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 	} else if s := local.TableClassSummary; s != nil && s.TableClass != "" {
 		m.TableClass = types.StringValue(string(s.TableClass))
 	}
-	// Overrides are read only when configured: an unset override follows the table.
-	if pt := rep.ProvisionedThroughputOverride; !m.ReadCapacityOverride.IsNull() && pt != nil && pt.ReadCapacityUnits != nil {
+	// Otherwise overrides are read only when configured: an unset override follows the table.
+	if pt := rep.ProvisionedThroughputOverride; (allOverrides || !m.ReadCapacityOverride.IsNull()) && pt != nil && pt.ReadCapacityUnits != nil {
 		m.ReadCapacityOverride = types.Int64Value(*pt.ReadCapacityUnits)
 	}
-	if len(m.GSIs) > 0 {
+	if allOverrides || len(m.GSIs) > 0 {
 		m.GSIs = flattenGSIOverrides(rep.GlobalSecondaryIndexes)
 	}
 	m.DeletionProtectionEnabled = types.BoolValue(aws.ToBool(local.DeletionProtectionEnabled))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -517,4 +519,62 @@ func TestAccReplica_createNeverSent(t *testing.T) {
 			},
 		},
 	})
+}
+
+// An imported replica reads its overrides although the import has no configuration to
+// go by, so that the configuration that set them plans no change. Catches: overrides
+// read only when the state already has them (the import leaves them empty).
+func TestAccReplica_importWithOverrides(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", Provisioned: true})
+	addWriteAutoScaling(t, table)
+	const address = "ddbglobal_replica.test"
+	// Index overrides take the same path, but the emulator does not report them back yet.
+	config := replicaConfig(table, "eu-west-1", `  read_capacity_override = 3`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("read_capacity_override"), knownvalue.Int64Exact(3)),
+				},
+			},
+			{
+				Config:                  config,
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           table + ":eu-west-1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
+
+// addWriteAutoScaling registers write capacity auto scaling of a provisioned table and
+// of the listed indexes, as DynamoDB requires (of all of them) before a replica is added.
+func addWriteAutoScaling(t *testing.T, table string, indexes ...string) {
+	t.Helper()
+	ctx := context.Background()
+	as := acctest.AWS(t).AutoScaling(acctest.Region)
+	targets := map[string]aastypes.ScalableDimension{"table/" + table: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits}
+	for _, index := range indexes {
+		targets["table/"+table+"/index/"+index] = aastypes.ScalableDimensionDynamoDBIndexWriteCapacityUnits
+	}
+	for id, dim := range targets {
+		if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+			ResourceId: aws.String(id), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(100)}); err != nil {
+			t.Fatal(err)
+		}
+		metric := aastypes.MetricTypeDynamoDBWriteCapacityUtilization
+		if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb, PolicyName: aws.String("wcu"),
+			ResourceId: aws.String(id), ScalableDimension: dim, PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: metric}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
