@@ -113,6 +113,17 @@ func badProviderConfigs(t *testing.T) []badConfig {
     duration = "5m"
   }`), []string{"invalid duration", `"5m" must be a duration such as 1h or 90m, between 15m0s and 12h0m0s`}},
 		{"provider: malformed region", withProbe(`  region = "US East"`), []string{"region", "must be an AWS Region name"}},
+		{"provider: default tag key starting with aws:", withProbe(`  region = "us-east-1"
+  default_tags {
+    tags = { "aws:cloudformation:stack-name" = "x" }
+  }`), []string{"reserved tag key", `Tag key "aws:cloudformation:stack-name" must not start with aws:`}},
+		{"provider: two default_tags blocks", withProbe(`  region = "us-east-1"
+  default_tags {
+    tags = { a = "1" }
+  }
+  default_tags {
+    tags = { b = "2" }
+  }`), []string{"default_tags", "must contain at most 1 elements"}},
 		{"provider: unknown profile", withProbe(`  region                      = "us-east-1"
   profile                     = "no-such-profile"
   shared_config_files         = ["` + emptyConfig + `"]

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -130,6 +131,11 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional:    true,
 				ElementType: types.StringType,
 				Validators:  tagsValidators(),
+			},
+			"tags_all": schema.MapAttribute{
+				MarkdownDescription: "All tags of the replica table: the provider's `default_tags` merged with `tags`.",
+				Computed:            true,
+				ElementType:         types.StringType,
 			},
 			"arn": schema.StringAttribute{
 				MarkdownDescription: "ARN of the replica table.",
@@ -462,6 +468,7 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if r.meta == nil || req.Plan.Raw.IsNull() {
 		return // unconfigured provider, or destroy
 	}
+	r.planTagsAll(ctx, resp)
 	if !req.State.Raw.IsNull() {
 		// Terraform plans a replacement (-replace, a changed table_name or region) by
 		// planning again with a null prior state, handing over this plan's private
@@ -500,6 +507,30 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	resp.Diagnostics.Append(r.checkPlannedSettings(ctx, plan, source)...)
+}
+
+// planTagsAll plans tags_all: the provider's default tags, overridden by the replica's.
+func (r *replicaResource) planTagsAll(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	var tags types.Map
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("tags"), &tags)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	all := map[string]string{}
+	for k, v := range r.meta.DefaultTags {
+		all[k] = v
+	}
+	known := !tags.IsUnknown()
+	for k, v := range tags.Elements() {
+		s, ok := v.(types.String)
+		known = known && ok && !s.IsUnknown()
+		all[k] = s.ValueString()
+	}
+	if !known {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("tags_all"), types.MapUnknown(types.StringType))...)
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("tags_all"), all)...)
 }
 
 // privateReplacing is the private-state key that marks the create half of a
@@ -670,16 +701,37 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel, allOverride
 
 	tags, err := listTags(ctx, regional, aws.ToString(local.TableArn))
 	if settingsUnreadable(err, rep.ReplicaStatus) {
+		if m.TagsAll.IsUnknown() {
+			m.TagsAll = types.MapValueMust(types.StringType, map[string]attr.Value{})
+		}
 		return true, diags
 	}
 	if err != nil {
 		diags.AddError(summary, "reading tags in "+region+": "+err.Error())
 		return false, diags
 	}
-	if len(tags) == 0 && m.Tags.IsNull() {
+	all, d := types.MapValueFrom(ctx, types.StringType, tags)
+	diags.Append(d...)
+	m.TagsAll = all
+	// tags holds the replica's own tags: a tag that only repeats a default tag belongs
+	// to tags_all alone, unless the replica sets it too.
+	prior := map[string]string{}
+	if !m.Tags.IsNull() && !m.Tags.IsUnknown() {
+		diags.Append(m.Tags.ElementsAs(ctx, &prior, false)...)
+	}
+	own := map[string]string{}
+	for k, v := range tags {
+		if dv, isDefault := r.meta.DefaultTags[k]; isDefault && dv == v {
+			if pv, set := prior[k]; !set || pv != v {
+				continue
+			}
+		}
+		own[k] = v
+	}
+	if len(own) == 0 && m.Tags.IsNull() {
 		return true, diags
 	}
-	tv, d := types.MapValueFrom(ctx, types.StringType, tags)
+	tv, d := types.MapValueFrom(ctx, types.StringType, own)
 	diags.Append(d...)
 	m.Tags = tv
 	return true, diags
@@ -703,7 +755,7 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 			return fmt.Errorf("setting deletion protection in %s: %w", region, err)
 		}
 	}
-	if old == nil && plan.Tags.IsNull() || old != nil && plan.Tags.Equal(old.Tags) {
+	if old == nil && len(plan.TagsAll.Elements()) == 0 || old != nil && plan.TagsAll.Equal(old.TagsAll) {
 		return nil
 	}
 	desc, err := ddb.FindTableByName(ctx, client, table)
@@ -711,8 +763,8 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 		return err
 	}
 	want := map[string]string{}
-	if !plan.Tags.IsNull() {
-		if d := plan.Tags.ElementsAs(ctx, &want, false); d.HasError() {
+	if !plan.TagsAll.IsNull() {
+		if d := plan.TagsAll.ElementsAs(ctx, &want, false); d.HasError() {
 			return fmt.Errorf("reading planned tags")
 		}
 	}
@@ -886,6 +938,9 @@ func fillUnknowns(m *replicaModel) {
 			*b = types.BoolValue(false)
 		}
 	}
+	if m.TagsAll.IsUnknown() {
+		m.TagsAll = types.MapValueMust(types.StringType, map[string]attr.Value{})
+	}
 }
 
 func replicaID(table, region string) string { return table + ":" + region }
@@ -976,6 +1031,7 @@ type replicaModel struct {
 	PointInTimeRecovery       types.Bool         `tfsdk:"point_in_time_recovery"`
 	DeletionProtectionEnabled types.Bool         `tfsdk:"deletion_protection_enabled"`
 	Tags                      types.Map          `tfsdk:"tags"`
+	TagsAll                   types.Map          `tfsdk:"tags_all"`
 	ARN                       types.String       `tfsdk:"arn"`
 	Status                    types.String       `tfsdk:"status"`
 	GlobalTableVersion        types.String       `tfsdk:"global_table_version"`

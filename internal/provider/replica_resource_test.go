@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -577,4 +578,85 @@ func addWriteAutoScaling(t *testing.T, table string, indexes ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The provider's default_tags are merged into every replica's tags, as the AWS provider
+// does: tags_all shows the result, the replica's own tags win, a change of the defaults
+// updates the replica, and plans stay empty after each apply (and after an import).
+// Catches: default tags not written, or read back into tags (a diff after every apply).
+func TestAccReplica_defaultTags(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := func(defaults, extra string) string {
+		provider := strings.TrimSuffix(acctest.ProviderConfig(), "}\n") + "\n  default_tags {\n    tags = " + defaults + "\n  }\n}\n"
+		return provider + fmt.Sprintf(`
+resource "ddbglobal_replica" "test" {
+  table_name = %q
+  region     = "eu-west-1"
+%s
+}
+`, table, extra)
+	}
+	tagsAre := func(want map[string]string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			ctx := context.Background()
+			client := acctest.DynamoDB(t, "eu-west-1")
+			out, err := client.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: describe(t, "eu-west-1", table).TableArn})
+			if err != nil {
+				return err
+			}
+			got := map[string]string{}
+			for _, tag := range out.Tags {
+				got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("replica tags = %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	emptyAfter := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config:           config(`{ env = "test", team = "platform" }`, `  tags = { team = "core" }`),
+				ConfigPlanChecks: emptyAfter,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("core")})),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"env": knownvalue.StringExact("test"), "team": knownvalue.StringExact("core"),
+					})),
+				},
+				Check: tagsAre(map[string]string{"env": "test", "team": "core"}),
+			},
+			{
+				Config: config(`{ env = "prod", team = "platform" }`, `  tags = { team = "core" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: tagsAre(map[string]string{"env": "prod", "team": "core"}),
+			},
+			{
+				Config:           config(`{ env = "prod", team = "platform" }`, ""),
+				ConfigPlanChecks: emptyAfter,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.Null()),
+				},
+				Check: tagsAre(map[string]string{"env": "prod", "team": "platform"}),
+			},
+			{
+				Config:                  config(`{ env = "prod", team = "platform" }`, ""),
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           table + ":eu-west-1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
 }
