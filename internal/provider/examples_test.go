@@ -119,3 +119,52 @@ output "replica_arns" {
 		t.Errorf("replicas left after destroy: %v", got)
 	}
 }
+
+// The published ddbglobal_live_migration example, applied as written into its new
+// table (created in the same apply) from an existing "orders" table: the migration is
+// in sync after the apply and plans empty.
+func TestAccExamples_liveMigration(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	acctest.UseEmulatorByEnvironment(t)
+	acctest.CreateTable(t, acctest.TableSpec{Name: "orders", HashKey: "id", StreamView: awstypes.StreamViewTypeNewAndOldImages})
+	src := acctest.DynamoDB(t, acctest.Region)
+	for i := 0; i < 5; i++ {
+		if _, err := src.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]awstypes.AttributeValue{
+			"id":         &awstypes.AttributeValueMemberS{Value: fmt.Sprintf("order-%d", i)},
+			"updatedAt":  &awstypes.AttributeValueMemberN{Value: "1700000000"},
+			"legacyFlag": &awstypes.AttributeValueMemberBOOL{Value: true},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const address = "ddbglobal_live_migration.orders_v2"
+	resource.Test(t, resource.TestCase{
+		Steps: []resource.TestStep{{
+			// On the step: the example has a provider block of its own.
+			ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory("../../examples/resources/ddbglobal_live_migration"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(address, tfjsonpath.New("items_copied"), knownvalue.Int64Exact(5)),
+			},
+			Check: func(*terraform.State) error {
+				items := scanAll(t, acctest.DynamoDB(t, "eu-west-1"), "orders-v2")
+				if len(items) != 5 {
+					return fmt.Errorf("orders-v2 holds %d items, want 5", len(items))
+				}
+				for _, item := range items {
+					if _, ok := item["pk"]; !ok {
+						return fmt.Errorf("item %v has no pk: the example's rename did not apply", item)
+					}
+					if _, ok := item["legacyFlag"]; ok {
+						return fmt.Errorf("item %v kept legacyFlag, which the example drops", item)
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
