@@ -7,6 +7,11 @@ provider "ddbglobal" {
   #   role_arn     = "arn:aws:iam::123456789012:role/dynamodb-global-tables"
   #   session_name = "terraform"
   # }
+
+  # Tags on every replica, merged under each replica's own tags (see tags_all).
+  default_tags {
+    tags = { managed_by = "terraform" }
+  }
 }
 
 # Against a local emulator (`make emulator`):

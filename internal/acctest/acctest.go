@@ -216,3 +216,26 @@ func ErrorRegexp(parts ...string) *regexp.Regexp {
 	}
 	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }
+
+// UseEmulatorByEnvironment points the provider at the backend through the environment
+// alone (Region, credentials, AWS_ENDPOINT_URL_*), as a user's shell would, so that
+// configurations without a provider block, such as the published examples, run as
+// written. It does nothing against real AWS.
+func UseEmulatorByEnvironment(t *testing.T) {
+	t.Helper()
+	if RealAWS() {
+		return
+	}
+	for k, v := range map[string]string{
+		"AWS_REGION":                                Region,
+		"AWS_ACCESS_KEY_ID":                         localAccessKey,
+		"AWS_SECRET_ACCESS_KEY":                     localSecretKey,
+		"AWS_ENDPOINT_URL_DYNAMODB":                 backend.Endpoint,
+		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS":         backend.Endpoint,
+		"AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": backend.Endpoint,
+		"AWS_ENDPOINT_URL_STS":                      backend.Endpoint,
+		"AWS_ENDPOINT_URL_KMS":                      backend.Endpoint,
+	} {
+		t.Setenv(k, v)
+	}
+}

@@ -80,21 +80,48 @@ func (c *DescribeCache) InvalidateTable(table string) {
 // create or delete at a time, so replicas of one table are created one after another.
 type KeyedMutex struct {
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	holder string // guarded by KeyedMutex.mu
 }
 
 // Lock locks key and returns its unlock function.
 func (k *KeyedMutex) Lock(key string) (unlock func()) {
+	return k.LockAs(key, "", nil)
+}
+
+// LockAs locks key on behalf of holder. When the key is held by someone else, waiting
+// is called first with the current holder's name.
+func (k *KeyedMutex) LockAs(key, holder string, waiting func(heldBy string)) (unlock func()) {
 	k.mu.Lock()
 	if k.locks == nil {
-		k.locks = map[string]*sync.Mutex{}
+		k.locks = map[string]*keyedLock{}
 	}
 	l, ok := k.locks[key]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &keyedLock{}
 		k.locks[key] = l
 	}
 	k.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	if !l.TryLock() {
+		if waiting != nil {
+			k.mu.Lock()
+			heldBy := l.holder
+			k.mu.Unlock()
+			waiting(heldBy)
+		}
+		l.Lock()
+	}
+	k.mu.Lock()
+	l.holder = holder
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		l.holder = ""
+		k.mu.Unlock()
+		l.Unlock()
+	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -225,4 +229,131 @@ resource "ddbglobal_live_migration" "test" {
 	if !errors.As(err, &nf) {
 		t.Errorf("a refused migration created its checkpoint table (DescribeTable: %v)", err)
 	}
+}
+
+// A module that owns a table and its replicas, instantiated with for_each for two tables
+// in one apply, as users package global tables: the replicas' table names come from
+// the module's aws_dynamodb_table, and their number from a variable. Catches: anything
+// in the plan-time checks that assumes one table per configuration or a table that
+// exists before the apply.
+func TestAccComposition_moduleWithForEach(t *testing.T) {
+	acctest.PreCheck(t)
+	orders := acctest.RandomName("tf-acc-mod-orders")
+	users := acctest.RandomName("tf-acc-mod-users")
+	module := t.TempDir()
+	if err := os.WriteFile(filepath.Join(module, "main.tf"), []byte(`
+variable "name" {
+  type = string
+}
+
+variable "regions" {
+  type = set(string)
+}
+
+resource "aws_dynamodb_table" "this" {
+  name             = var.name
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  lifecycle {
+    ignore_changes = [replica]
+  }
+}
+
+resource "ddbglobal_replica" "this" {
+  for_each   = var.regions
+  table_name = aws_dynamodb_table.this.name
+  region     = each.value
+}
+
+output "replica_ids" {
+  value = sort([for r in ddbglobal_replica.this : r.id])
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	rootConfig := acctest.ProviderConfig() + fmt.Sprintf(`
+provider "aws" {
+  region = "us-east-1"
+}
+
+module "global_table" {
+  source   = %q
+  for_each = {
+    orders = { name = %q, regions = ["eu-west-1", "ap-northeast-1"] }
+    users  = { name = %q, regions = ["eu-west-1"] }
+  }
+
+  name    = each.value.name
+  regions = each.value.regions
+}
+
+output "replica_ids" {
+  value = { for k, m in module.global_table : k => m.replica_ids }
+}
+`, localModulePath(module), orders, users)
+	if err := os.WriteFile(filepath.Join(root, "main.tf"), []byte(rootConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	resource.Test(t, resource.TestCase{
+		Steps: []resource.TestStep{{
+			// The harness's terraform init sees the configuration (and installs its
+			// modules) only for a step with its own providers and a configuration
+			// directory; a Config string is written after init.
+			ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(root),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(`module.global_table["orders"].ddbglobal_replica.this["ap-northeast-1"]`, plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction(`module.global_table["users"].ddbglobal_replica.this["eu-west-1"]`, plancheck.ResourceActionCreate),
+				},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("replica_ids", knownvalue.MapExact(map[string]knownvalue.Check{
+					"orders": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(orders + ":ap-northeast-1"), knownvalue.StringExact(orders + ":eu-west-1")}),
+					"users":  knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(users + ":eu-west-1")}),
+				})),
+			},
+		}, {
+			// The harness cannot read a state with modules into its legacy form (for Check,
+			// CheckDestroy and its final destroy): the remote checks run here, and an
+			// explicit destroy leaves it an empty state.
+			PreConfig: func() {
+				if got := replicaRegions(t, orders); len(got) != 2 {
+					t.Errorf("replicas of %s = %v, want two", orders, got)
+				}
+				if got := replicaRegions(t, users); len(got) != 1 || got[0] != "eu-west-1" {
+					t.Errorf("replicas of %s = %v, want [eu-west-1]", users, got)
+				}
+			},
+			ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(root),
+			Destroy:                  true,
+		}},
+	})
+	for _, table := range []string{orders, users} {
+		_, err := acctest.DynamoDB(t, acctest.Region).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		var notFound *awstypes.ResourceNotFoundException
+		if !errors.As(err, &notFound) {
+			t.Errorf("table %s left after destroy (DescribeTable: %v)", table, err)
+		}
+	}
+}
+
+// localModulePath is a local module source (./ or ../, as Terraform requires) that
+// reaches the absolute directory dir from wherever the test's working directory is:
+// enough ../ to climb to the root, then dir. The test harness copies no directories
+// into its working directory, so the module cannot sit next to the configuration.
+func localModulePath(dir string) string {
+	return strings.Repeat("../", 64) + strings.TrimPrefix(filepath.ToSlash(dir), "/")
 }

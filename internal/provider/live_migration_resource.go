@@ -91,7 +91,7 @@ func tableSideAttribute(role string) schema.SingleNestedAttribute {
 			"table_name": schema.StringAttribute{
 				MarkdownDescription: "Table name.",
 				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 			},
 			"region": schema.StringAttribute{
 				MarkdownDescription: "Region of the table.",
@@ -129,7 +129,7 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:      true,
 				Default:       stringdefault.StaticString(defaultCheckpointTable),
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:    []validator.String{tableNameValidator()},
 			},
 			"backfill": schema.SingleNestedAttribute{
 				MarkdownDescription: "How the existing items are copied.",
@@ -763,6 +763,7 @@ func keyMappingProblem(src, dst *awstypes.TableDescription, tr migration.Transfo
 	}
 	mapped := map[string]string{} // target key name → source key name
 	var problems []string
+	typeProblems := 0
 	for _, k := range ddb.OrderedKeySchema(src.KeySchema) {
 		name := aws.ToString(k.AttributeName)
 		if dropped[name] {
@@ -785,6 +786,7 @@ func keyMappingProblem(src, dst *awstypes.TableDescription, tr migration.Transfo
 			problems = append(problems, fmt.Sprintf("no source key attribute becomes the target key attribute %q", name))
 		case srcTypes[from] != dstTypes[name]:
 			problems = append(problems, fmt.Sprintf("source key %q is of type %s but target key %q is of type %s", from, srcTypes[from], name, dstTypes[name]))
+			typeProblems++
 		}
 		delete(mapped, name)
 	}
@@ -795,8 +797,13 @@ func keyMappingProblem(src, dst *awstypes.TableDescription, tr migration.Transfo
 		return ""
 	}
 	sort.Strings(problems)
-	return fmt.Sprintf("The source key (%s) does not map onto the target key (%s): %s. Express a key-schema change with "+
-		"transform.rename, e.g. rename = { id = \"pk\" }.", keyText(src), keyText(dst), strings.Join(problems, "; "))
+	hint := "Express a key-schema change with transform.rename, e.g. rename = { id = \"pk\" }."
+	if typeProblems == len(problems) {
+		// The names line up: a rename would not help. Key values are copied as they are.
+		hint = "A migration copies key values unchanged and cannot convert their type: create the target table with " +
+			"the same key attribute types as the source."
+	}
+	return fmt.Sprintf("The source key (%s) does not map onto the target key (%s): %s. %s", keyText(src), keyText(dst), strings.Join(problems, "; "), hint)
 }
 
 func keyText(t *awstypes.TableDescription) string {

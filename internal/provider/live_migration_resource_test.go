@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -445,63 +444,6 @@ func TestAccLiveMigration_mismatchAtCutover(t *testing.T) {
 			},
 		},
 	})
-}
-
-// Refusals come at plan time, and nothing is created: not even the checkpoint table.
-func TestAccLiveMigration_planTimeRefusals(t *testing.T) {
-	acctest.PreCheck(t)
-	f := newMigrationFixture(t, 1, "id")
-	side := func(table, region string) string {
-		return fmt.Sprintf("{ table_name = %q, region = %q }", table, region)
-	}
-	config := func(source, target, extra string) string {
-		return acctest.ProviderConfig() + fmt.Sprintf(`
-resource "ddbglobal_live_migration" "test" {
-  source           = %s
-  target           = %s
-  checkpoint_table = %q
-%s
-}
-`, source, target, f.checkpoint, extra)
-	}
-	src, dst := side(f.source, f.srcRegion), side(f.target, f.dstRegion)
-	cases := map[string]struct {
-		config string
-		want   []string
-	}{
-		"source equals target": {config(src, src, ""), []string{"source and target are the same table"}},
-		"key schemas differ":   {config(src, dst, ""), []string{"The source key (pk) does not map onto the target key (id)", `no source key attribute becomes the target key attribute "id"`, "transform.rename"}},
-		"key dropped":          {config(src, dst, `  transform = { drop = ["pk"] }`), []string{`the source key attribute "pk" is dropped`}},
-		"key set to constant":  {config(src, dst, `  transform = { rename = { pk = "id" }, set = { id = jsonencode({ S = "x" }) } }`), []string{`the target key attribute "id" is set to a constant`}},
-		"rename collision":     {config(src, dst, `  transform = { rename = { pk = "id", other = "id" } }`), []string{"invalid transform", `are both renamed to "id"`}},
-		"bad typed constant":   {config(src, dst, `  transform = { rename = { pk = "id" }, set = { v = jsonencode({ N = "two" }) } }`), []string{"invalid transform", `"two" is not a number`}},
-		"segments out of range": {config(src, dst, `  transform = { rename = { pk = "id" } }
-  backfill  = { segments = 0 }`), []string{"segments", "must be between 1 and 1000000"}},
-		"rate out of range": {config(src, dst, `  transform = { rename = { pk = "id" } }
-  backfill  = { max_write_units_per_second = 0 }`), []string{"max_write_units_per_second", "must be between 1"}},
-		"checkpoint is the target": {strings.Replace(config(src, dst, `  transform = { rename = { pk = "id" } }`), fmt.Sprintf("checkpoint_table = %q", f.checkpoint), fmt.Sprintf("checkpoint_table = %q", f.target), 1), []string{"checkpoint table is a migrated table"}},
-		"version attribute dropped": {config(src, dst, `  transform = { rename = { pk = "id" }, drop = ["version"] }
-  version_attribute = "version"`), []string{"version attribute dropped", `"version" is in transform.drop`}},
-		"version attribute renamed": {config(src, dst, `  transform = { rename = { pk = "id", version = "ver" } }
-  version_attribute = "version"`), []string{"version attribute renamed", `version_attribute = "ver"`}},
-		"version attribute is a key": {config(src, dst, `  transform = { rename = { pk = "id" } }
-  version_attribute = "id"`), []string{`version_attribute "id" is a key attribute`}},
-		"unknown sync mode": {config(src, dst, `  transform = { rename = { pk = "id" } }
-  sync      = "sometimes"`), []string{"sync", `value must be one of: ["apply" "external"]`}},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: acctest.ErrorRegexp(tc.want...)}},
-			})
-		})
-	}
-	_, err := acctest.DynamoDB(t, f.dstRegion).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(f.checkpoint)})
-	var notFound *awstypes.ResourceNotFoundException
-	if !errors.As(err, &notFound) {
-		t.Errorf("refused plans created the checkpoint table (DescribeTable: %v)", err)
-	}
 }
 
 func waitFor(d time.Duration, f func() error) error {

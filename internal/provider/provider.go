@@ -41,6 +41,8 @@ type Meta struct {
 	Tables *ddb.DescribeCache
 	// TableLocks serializes replica changes per table inside this provider process.
 	TableLocks *ddb.KeyedMutex
+	// DefaultTags are the provider block's default_tags, merged into every replica's tags.
+	DefaultTags map[string]string
 }
 
 // describeCacheTTL is how long a DescribeTable result is shared: long enough to cover
@@ -131,6 +133,21 @@ func (p *ddbglobalProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 					},
 				},
 			},
+			"default_tags": schema.ListNestedBlock{
+				MarkdownDescription: "Tags set on every replica this provider manages, as the AWS provider's `default_tags`: " +
+					"a replica's own `tags` win over them, and its `tags_all` shows the result.",
+				Validators: []validator.List{listvalidator.SizeAtMost(1)},
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"tags": schema.MapAttribute{
+							MarkdownDescription: "The tags (same limits as a replica's `tags`).",
+							Optional:            true,
+							ElementType:         types.StringType,
+							Validators:          tagsValidators(),
+						},
+					},
+				},
+			},
 			"endpoints": schema.ListNestedBlock{
 				MarkdownDescription: "Service URLs to use instead of AWS's, e.g. a local emulator. The " +
 					"`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, " +
@@ -199,6 +216,10 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 			STS:                    e.STS.ValueString(),
 		}
 	}
+	defaultTags := map[string]string{}
+	if len(m.DefaultTags) == 1 && !m.DefaultTags[0].Tags.IsNull() && !m.DefaultTags[0].Tags.IsUnknown() {
+		resp.Diagnostics.Append(m.DefaultTags[0].Tags.ElementsAs(ctx, &defaultTags, false)...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -211,7 +232,7 @@ func (p *ddbglobalProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	tflog.Info(ctx, "ddbglobal provider configured", map[string]any{"region": client.Region()})
-	meta := &Meta{AWS: client, Tables: ddb.NewDescribeCache(describeCacheTTL), TableLocks: &ddb.KeyedMutex{}}
+	meta := &Meta{AWS: client, Tables: ddb.NewDescribeCache(describeCacheTTL), TableLocks: &ddb.KeyedMutex{}, DefaultTags: defaultTags}
 	resp.DataSourceData = meta
 	resp.ResourceData = meta
 }
@@ -249,17 +270,22 @@ func metaFrom(providerData any, diags interface {
 }
 
 type providerModel struct {
-	Region                    types.String      `tfsdk:"region"`
-	Profile                   types.String      `tfsdk:"profile"`
-	SharedConfigFiles         types.List        `tfsdk:"shared_config_files"`
-	SharedCredentialsFiles    types.List        `tfsdk:"shared_credentials_files"`
-	AccessKey                 types.String      `tfsdk:"access_key"`
-	SecretKey                 types.String      `tfsdk:"secret_key"`
-	Token                     types.String      `tfsdk:"token"`
-	MaxRetries                types.Int64       `tfsdk:"max_retries"`
-	SkipCredentialsValidation types.Bool        `tfsdk:"skip_credentials_validation"`
-	AssumeRole                []assumeRoleModel `tfsdk:"assume_role"`
-	Endpoints                 []endpointsModel  `tfsdk:"endpoints"`
+	Region                    types.String       `tfsdk:"region"`
+	Profile                   types.String       `tfsdk:"profile"`
+	SharedConfigFiles         types.List         `tfsdk:"shared_config_files"`
+	SharedCredentialsFiles    types.List         `tfsdk:"shared_credentials_files"`
+	AccessKey                 types.String       `tfsdk:"access_key"`
+	SecretKey                 types.String       `tfsdk:"secret_key"`
+	Token                     types.String       `tfsdk:"token"`
+	MaxRetries                types.Int64        `tfsdk:"max_retries"`
+	SkipCredentialsValidation types.Bool         `tfsdk:"skip_credentials_validation"`
+	AssumeRole                []assumeRoleModel  `tfsdk:"assume_role"`
+	Endpoints                 []endpointsModel   `tfsdk:"endpoints"`
+	DefaultTags               []defaultTagsModel `tfsdk:"default_tags"`
+}
+
+type defaultTagsModel struct {
+	Tags types.Map `tfsdk:"tags"`
 }
 
 type assumeRoleModel struct {

@@ -14,6 +14,18 @@ import (
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
 )
 
+// warnReplicaOutsideState warns, at plan time, about an ACTIVE replica that a create
+// would find in place. It cannot be refused then: the plan of a tainted resource has no
+// prior state either, so the replica may be this resource's own, destroyed earlier in
+// the same apply. Create refuses it if it is still there (checkNoReplicaYet).
+func (r *replicaResource) warnReplicaOutsideState(ctx context.Context, diags *diag.Diagnostics, table, region, source string) {
+	err := r.checkNoReplicaYet(ctx, table, region, source, true)
+	if ref, ok := err.(*refusal); ok {
+		diags.AddAttributeWarning(ref.At, "replica already exists", ref.Msg+" Unless it is imported, the apply refuses "+
+			"to create it, with nothing changed. If this resource is tainted and being replaced, ignore this warning: its replica is destroyed before the new one is created.")
+	}
+}
+
 // checkNoReplicaYet refuses a replica that already exists outside the state. At plan
 // time only an ACTIVE one is refused: a replica that failed or is still being created
 // belongs to an earlier apply of this resource (it was saved tainted) and is replaced.

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -73,7 +74,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Name of the existing table to replicate. Changing it replaces the replica.",
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 			},
 			"region": schema.StringAttribute{
 				MarkdownDescription: "Region of the replica, e.g. `ap-northeast-1`. Changing it replaces the replica.",
@@ -125,8 +126,15 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 			},
 			"tags": schema.MapAttribute{
-				MarkdownDescription: "Tags of the replica table, set in the replica Region.",
-				Optional:            true,
+				MarkdownDescription: "Tags of the replica table, set in the replica Region (at most 50; keys of 1 to 128 " +
+					"characters, values of at most 256, no key starting with `aws:`).",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators:  tagsValidators(),
+			},
+			"tags_all": schema.MapAttribute{
+				MarkdownDescription: "All tags of the replica table: the provider's `default_tags` merged with `tags`.",
+				Computed:            true,
 				ElementType:         types.StringType,
 			},
 			"arn": schema.StringAttribute{
@@ -137,6 +145,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"status": schema.StringAttribute{
 				MarkdownDescription: "Replica status as the source Region reports it, e.g. `ACTIVE`.",
 				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"global_table_version": schema.StringAttribute{
 				MarkdownDescription: "Global table version, `2019.11.21`.",
@@ -157,6 +166,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"name": schema.StringAttribute{
 						MarkdownDescription: "Index name.",
 						Required:            true,
+						Validators:          []validator.String{indexNameValidator()},
 					},
 					"read_capacity_override": schema.Int64Attribute{
 						MarkdownDescription: "Read capacity units of the index in the replica.",
@@ -211,11 +221,14 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 		GlobalSecondaryIndexes:        expandGSIOverrides(plan.GSIs),
 		ProvisionedThroughputOverride: readCapacityOverride(plan.ReadCapacityOverride),
 	}
-	err = r.withTableLock(ctx, table, func() error {
+	sent := false
+	err = r.withTableLock(ctx, table, region, "creating", func() error {
+		deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 		client := r.meta.AWS.DynamoDB(source)
 		if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Create: create}, deadline); err != nil {
 			return err
 		}
+		sent = true
 		tflog.Info(ctx, "replica create requested; waiting for ACTIVE")
 		_, err = ddb.WaitReplicaActive(ctx, client, table, region, deadline, r.poll(ctx))
 		return err
@@ -231,11 +244,18 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 			"is deleted and created anew.")
 		r.saveUnfinished(ctx, resp, plan, source, string(failed.Status))
 		return
+	case errors.As(err, &timedOut) && !sent:
+		// The table stayed busy with another change: DynamoDB never took the create, so
+		// there is nothing to wait for or untaint, and nothing is saved.
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s (timeouts.create = %s)", err, timeout)+"\n\nDynamoDB did not "+
+			"take the create, so nothing was created. Apply again once the table's other change is done, or with a "+
+			"longer timeouts.create.")
+		return
 	case errors.As(err, &timedOut):
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s (timeouts.create = %s)", err, timeout)+"\n\nDynamoDB goes on creating the replica. To wait for "+
 			"it rather than replace it, run `terraform untaint` on this resource and apply again, with a longer "+
 			"timeouts.create if needed.")
-		r.saveUnfinished(ctx, resp, plan, source, timedOut.Last)
+		r.saveUnfinished(ctx, resp, plan, source, createdStatus(timedOut.Last))
 		return
 	case err != nil:
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -247,7 +267,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	plan.ID = types.StringValue(replicaID(table, region))
 	plan.SourceRegion = types.StringValue(source)
-	found, d := r.read(ctx, &plan)
+	found, d := r.read(ctx, &plan, false)
 	resp.Diagnostics.Append(d...)
 	if !found {
 		resp.Diagnostics.AddError(summary, "the replica disappeared right after it became ACTIVE")
@@ -262,7 +282,12 @@ func (r *replicaResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	found, d := r.read(ctx, &state)
+	// An imported replica has no configuration to go by yet: its overrides are read
+	// all, so that a configuration that sets them plans no change.
+	imported, d := req.Private.GetKey(ctx, privateImported)
+	resp.Diagnostics.Append(d...)
+	found, d := r.read(ctx, &state, imported != nil)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -289,6 +314,8 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The mark of a planned replacement has no use once the plan is applied.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplacing, nil)...)
 	table, region, source, summary := r.names(plan, "updating")
 	ctx = replicaLogContext(ctx, table, region, source)
 	deadline := time.Now().Add(timeout)
@@ -296,7 +323,8 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	// A replica left unfinished by an earlier apply (status not ACTIVE) is waited for here.
 	update := replicaUpdateAction(plan, state)
 	if update != nil || state.Status.ValueString() != string(awstypes.ReplicaStatusActive) {
-		err := r.withTableLock(ctx, table, func() error {
+		err := r.withTableLock(ctx, table, region, "updating", func() error {
+			deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 			client := r.meta.AWS.DynamoDB(source)
 			if update != nil {
 				if err := sendReplicaUpdate(ctx, client, table, awstypes.ReplicationGroupUpdate{Update: update}, deadline); err != nil {
@@ -316,8 +344,14 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	// The plan kept status ACTIVE: a change in the replica Region may show as UPDATING
+	// for a while.
+	if _, err := ddb.WaitReplicaActive(ctx, r.meta.AWS.DynamoDB(source), table, region, deadline, r.poll(ctx)); err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
 	plan.SourceRegion = types.StringValue(source)
-	found, d := r.read(ctx, &plan)
+	found, d := r.read(ctx, &plan, false)
 	resp.Diagnostics.Append(d...)
 	if !found {
 		resp.Diagnostics.AddError(summary, "the replica is gone")
@@ -341,7 +375,8 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 	ctx = replicaLogContext(ctx, table, region, source)
 	deadline := time.Now().Add(timeout)
 
-	err := r.withTableLock(ctx, table, func() error {
+	err := r.withTableLock(ctx, table, region, "deleting", func() error {
+		deadline = time.Now().Add(timeout) // the timeout runs from this replica's turn
 		client := r.meta.AWS.DynamoDB(source)
 		err := ddb.RetryWhileBusy(ctx, deadline, func() error {
 			_, rep, err := ddb.FindReplicaByTwoPartKey(ctx, client, table, region)
@@ -393,6 +428,7 @@ func (r *replicaResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("table_name"), table)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("region"), region)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
 }
 
 func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -405,6 +441,19 @@ func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.Valid
 		resp.Diagnostics.AddAttributeError(path.Root("kms_key_arn"), "KMS key in another Region",
 			fmt.Sprintf("kms_key_arn is a key in %s, but the replica is in %s: a replica is encrypted with a key of its own "+
 				"Region. Use a key (or a multi-Region key's replica) in %s.", kr, m.Region.ValueString(), m.Region.ValueString()))
+	}
+	seen := map[string]bool{}
+	for _, g := range m.GSIs {
+		if g.Name.IsUnknown() || g.Name.IsNull() {
+			continue
+		}
+		if name := g.Name.ValueString(); seen[name] {
+			resp.Diagnostics.AddAttributeError(path.Root("global_secondary_index"), "duplicate global secondary index",
+				fmt.Sprintf("Index %q has more than one global_secondary_index block; give each index one block with its "+
+					"read_capacity_override.", name))
+		} else {
+			seen[name] = true
+		}
 	}
 	if !m.Region.IsUnknown() && !m.SourceRegion.IsUnknown() && !m.SourceRegion.IsNull() && m.Region.Equal(m.SourceRegion) {
 		resp.Diagnostics.AddAttributeError(path.Root("source_region"), "replica Region equals source Region",
@@ -419,7 +468,12 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if r.meta == nil || req.Plan.Raw.IsNull() {
 		return // unconfigured provider, or destroy
 	}
+	r.planTagsAll(ctx, resp)
 	if !req.State.Raw.IsNull() {
+		// Terraform plans a replacement (-replace, a changed table_name or region) by
+		// planning again with a null prior state, handing over this plan's private
+		// data: the mark tells that second plan the existing replica is this one.
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplacing, []byte("true"))...)
 		// An existing replica that is not ACTIVE (an apply timed out) gets an update
 		// that waits for it.
 		var status types.String
@@ -442,14 +496,46 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	ctx = replicaLogContext(ctx, table, region, source)
 	err := r.checkCanAddReplica(ctx, table, region, source)
 	if err == nil {
-		err = r.checkNoReplicaYet(ctx, table, region, source, true)
-	}
-	if err == nil {
 		err = r.checkReplicaRules(ctx, table, region, source, r.configuredKey(ctx, req.Config, &resp.Diagnostics))
 	}
 	addCheckResult(&resp.Diagnostics, path.Root("table_name"), summary, err)
+	if err == nil {
+		replacing, d := req.Private.GetKey(ctx, privateReplacing)
+		resp.Diagnostics.Append(d...)
+		if replacing == nil {
+			r.warnReplicaOutsideState(ctx, &resp.Diagnostics, table, region, source)
+		}
+	}
 	resp.Diagnostics.Append(r.checkPlannedSettings(ctx, plan, source)...)
 }
+
+// planTagsAll plans tags_all: the provider's default tags, overridden by the replica's.
+func (r *replicaResource) planTagsAll(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	var tags types.Map
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("tags"), &tags)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	all := map[string]string{}
+	for k, v := range r.meta.DefaultTags {
+		all[k] = v
+	}
+	known := !tags.IsUnknown()
+	for k, v := range tags.Elements() {
+		s, ok := v.(types.String)
+		known = known && ok && !s.IsUnknown()
+		all[k] = s.ValueString()
+	}
+	if !known {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("tags_all"), types.MapUnknown(types.StringType))...)
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("tags_all"), all)...)
+}
+
+// privateReplacing is the private-state key that marks the create half of a
+// replacement planned from an existing state.
+const privateReplacing = "replacing"
 
 // checkCanAddReplica returns nil when the replica can be added, a *refusal when it
 // cannot, a *tableMissingError when the table does not exist, or the error of a check
@@ -480,7 +566,7 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 			"enable it), then apply again.", table, s.StreamViewType)
 	}
 	if billingMode(desc) == awstypes.BillingModeProvisioned {
-		ok, err := r.hasWriteAutoScaling(ctx, source, table)
+		ok, err := r.hasWriteAutoScaling(ctx, source, "table/"+table, aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
 		if err != nil {
 			return err
 		}
@@ -490,39 +576,59 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 				"resource_id = \"table/%s\", scalable_dimension = \"dynamodb:table:WriteCapacityUnits\") with an "+
 				"aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.", table, source, table)
 		}
+		// DynamoDB asks the same of every global secondary index of a provisioned table
+		// ("Table write capacity should either be Pay-Per-Request or AutoScaled").
+		for _, g := range desc.GlobalSecondaryIndexes {
+			index := aws.ToString(g.IndexName)
+			ok, err := r.hasWriteAutoScaling(ctx, source, "table/"+table+"/index/"+index, aastypes.ScalableDimensionDynamoDBIndexWriteCapacityUnits)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return refuse(path.Root("table_name"), "Index %q of table %q has provisioned capacity without write capacity auto scaling "+
+					"in %s; DynamoDB requires it on every index before adding a replica. Add an aws_appautoscaling_target "+
+					"(service_namespace = \"dynamodb\", resource_id = \"table/%s/index/%s\", scalable_dimension = "+
+					"\"dynamodb:index:WriteCapacityUnits\") with an aws_appautoscaling_policy, or switch the table to PAY_PER_REQUEST.",
+					index, table, source, table, index)
+			}
+		}
 	}
 	return nil
 }
 
-func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, table string) (bool, error) {
+func (r *replicaResource) hasWriteAutoScaling(ctx context.Context, region, resourceID string, dimension aastypes.ScalableDimension) (bool, error) {
 	out, err := r.meta.AWS.AutoScaling(region).DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{
 		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
-		ResourceIds:       []string{"table/" + table},
-		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+		ResourceIds:       []string{resourceID},
+		ScalableDimension: dimension,
 	})
 	if err != nil || len(out.ScalableTargets) == 0 {
-		return false, wrapAutoScalingErr(err, table, region)
+		return false, wrapAutoScalingErr(err, resourceID, region)
 	}
 	policies, err := r.meta.AWS.AutoScaling(region).DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{
 		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
-		ResourceId:        aws.String("table/" + table),
-		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+		ResourceId:        aws.String(resourceID),
+		ScalableDimension: dimension,
 	})
 	if err != nil {
-		return false, wrapAutoScalingErr(err, table, region)
+		return false, wrapAutoScalingErr(err, resourceID, region)
 	}
 	return len(policies.ScalingPolicies) > 0, nil
 }
 
-func wrapAutoScalingErr(err error, table, region string) error {
+func wrapAutoScalingErr(err error, resourceID, region string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("checking write capacity auto scaling of table %s in %s: %w", table, region, err)
+	return fmt.Errorf("checking write capacity auto scaling of %s in %s: %w", resourceID, region, err)
 }
 
-// read refreshes m from AWS; false when the replica does not exist.
-func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag.Diagnostics) {
+// privateImported marks a replica that was just imported, for the Read that follows.
+const privateImported = "imported"
+
+// read refreshes m from AWS; false when the replica does not exist. Overrides are read
+// when m has them, or all of them with allOverrides.
+func (r *replicaResource) read(ctx context.Context, m *replicaModel, allOverrides bool) (bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	table, region, source, summary := r.names(*m, "reading")
 
@@ -570,11 +676,11 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 	} else if s := local.TableClassSummary; s != nil && s.TableClass != "" {
 		m.TableClass = types.StringValue(string(s.TableClass))
 	}
-	// Overrides are read only when configured: an unset override follows the table.
-	if pt := rep.ProvisionedThroughputOverride; !m.ReadCapacityOverride.IsNull() && pt != nil && pt.ReadCapacityUnits != nil {
+	// Otherwise overrides are read only when configured: an unset override follows the table.
+	if pt := rep.ProvisionedThroughputOverride; (allOverrides || !m.ReadCapacityOverride.IsNull()) && pt != nil && pt.ReadCapacityUnits != nil {
 		m.ReadCapacityOverride = types.Int64Value(*pt.ReadCapacityUnits)
 	}
-	if len(m.GSIs) > 0 {
+	if allOverrides || len(m.GSIs) > 0 {
 		m.GSIs = flattenGSIOverrides(rep.GlobalSecondaryIndexes)
 	}
 	m.DeletionProtectionEnabled = types.BoolValue(aws.ToBool(local.DeletionProtectionEnabled))
@@ -595,16 +701,37 @@ func (r *replicaResource) read(ctx context.Context, m *replicaModel) (bool, diag
 
 	tags, err := listTags(ctx, regional, aws.ToString(local.TableArn))
 	if settingsUnreadable(err, rep.ReplicaStatus) {
+		if m.TagsAll.IsUnknown() {
+			m.TagsAll = types.MapValueMust(types.StringType, map[string]attr.Value{})
+		}
 		return true, diags
 	}
 	if err != nil {
 		diags.AddError(summary, "reading tags in "+region+": "+err.Error())
 		return false, diags
 	}
-	if len(tags) == 0 && m.Tags.IsNull() {
+	all, d := types.MapValueFrom(ctx, types.StringType, tags)
+	diags.Append(d...)
+	m.TagsAll = all
+	// tags holds the replica's own tags: a tag that only repeats a default tag belongs
+	// to tags_all alone, unless the replica sets it too.
+	prior := map[string]string{}
+	if !m.Tags.IsNull() && !m.Tags.IsUnknown() {
+		diags.Append(m.Tags.ElementsAs(ctx, &prior, false)...)
+	}
+	own := map[string]string{}
+	for k, v := range tags {
+		if dv, isDefault := r.meta.DefaultTags[k]; isDefault && dv == v {
+			if pv, set := prior[k]; !set || pv != v {
+				continue
+			}
+		}
+		own[k] = v
+	}
+	if len(own) == 0 && m.Tags.IsNull() {
 		return true, diags
 	}
-	tv, d := types.MapValueFrom(ctx, types.StringType, tags)
+	tv, d := types.MapValueFrom(ctx, types.StringType, own)
 	diags.Append(d...)
 	m.Tags = tv
 	return true, diags
@@ -628,7 +755,7 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 			return fmt.Errorf("setting deletion protection in %s: %w", region, err)
 		}
 	}
-	if old == nil && plan.Tags.IsNull() || old != nil && plan.Tags.Equal(old.Tags) {
+	if old == nil && len(plan.TagsAll.Elements()) == 0 || old != nil && plan.TagsAll.Equal(old.TagsAll) {
 		return nil
 	}
 	desc, err := ddb.FindTableByName(ctx, client, table)
@@ -636,8 +763,8 @@ func (r *replicaResource) applyRegionSettings(ctx context.Context, plan replicaM
 		return err
 	}
 	want := map[string]string{}
-	if !plan.Tags.IsNull() {
-		if d := plan.Tags.ElementsAs(ctx, &want, false); d.HasError() {
+	if !plan.TagsAll.IsNull() {
+		if d := plan.TagsAll.ElementsAs(ctx, &want, false); d.HasError() {
 			return fmt.Errorf("reading planned tags")
 		}
 	}
@@ -752,12 +879,26 @@ func (r *replicaResource) sourceRegion(m replicaModel) string {
 }
 
 // withTableLock runs fn while holding the provider-wide lock of table: DynamoDB takes one
-// replica change per table at a time.
-func (r *replicaResource) withTableLock(ctx context.Context, table string, fn func() error) error {
-	tflog.Debug(ctx, "waiting for the table's replica lock")
-	unlock := r.meta.TableLocks.Lock(table)
+// replica change per table at a time. A wait for another replica's change is logged at
+// INFO, naming that change; fn starts the resource's timeout once its turn has come.
+func (r *replicaResource) withTableLock(ctx context.Context, table, region, action string, fn func() error) error {
+	unlock := r.meta.TableLocks.LockAs(table, action+" the replica in "+region, func(heldBy string) {
+		tflog.Info(ctx, "waiting for another replica change of this table to finish (DynamoDB takes one at a time); "+
+			"this replica's timeout starts when it is done", map[string]any{"waiting_for": heldBy})
+	})
 	defer unlock()
 	return fn()
+}
+
+// createdStatus is the status saved for a replica whose create was sent but did not
+// finish: the last DynamoDB status seen, or CREATING when the replica was not listed yet.
+func createdStatus(last string) string {
+	for _, s := range awstypes.ReplicaStatus("").Values() {
+		if string(s) == last {
+			return last
+		}
+	}
+	return string(awstypes.ReplicaStatusCreating)
 }
 
 // poll logs replica progress at INFO as it changes.
@@ -796,6 +937,9 @@ func fillUnknowns(m *replicaModel) {
 		if b.IsUnknown() {
 			*b = types.BoolValue(false)
 		}
+	}
+	if m.TagsAll.IsUnknown() {
+		m.TagsAll = types.MapValueMust(types.StringType, map[string]attr.Value{})
 	}
 }
 
@@ -887,6 +1031,7 @@ type replicaModel struct {
 	PointInTimeRecovery       types.Bool         `tfsdk:"point_in_time_recovery"`
 	DeletionProtectionEnabled types.Bool         `tfsdk:"deletion_protection_enabled"`
 	Tags                      types.Map          `tfsdk:"tags"`
+	TagsAll                   types.Map          `tfsdk:"tags_all"`
 	ARN                       types.String       `tfsdk:"arn"`
 	Status                    types.String       `tfsdk:"status"`
 	GlobalTableVersion        types.String       `tfsdk:"global_table_version"`

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -174,7 +177,12 @@ func TestAccReplica_updateInPlace(t *testing.T) {
   tags                        = { team = "payments", env = "test" }
 `),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
+						// The update keeps the status it had: no "(known after apply)". Catches:
+						// status without UseStateForUnknown.
+						plancheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -360,74 +368,311 @@ func TestAccReplica_timeout(t *testing.T) {
 	})
 }
 
-// Refusals come at plan time, before anything changes.
-func TestAccReplica_refusals(t *testing.T) {
+// A deliberate replacement of an ACTIVE replica works: -replace (replace_triggered_by
+// forces it the same way) and a tainted replica are destroyed, then created again.
+// Catches: the plan of the new replica refusing the old one as "already exists outside
+// the state" (Terraform plans the create half of a replacement with no prior state).
+func TestAccReplica_replaceActive(t *testing.T) {
 	acctest.PreCheck(t)
-	ctx := context.Background()
-	plain := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: plain, HashKey: "pk"})
-	keysOnly := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: keysOnly, HashKey: "pk", StreamView: awstypes.StreamViewTypeKeysOnly})
-	provisioned := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: provisioned, HashKey: "pk", Provisioned: true})
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := func(trigger string) string {
+		return replicaConfig(table, "eu-west-1", fmt.Sprintf(`
+  lifecycle {
+    replace_triggered_by = [terraform_data.trigger]
+  }
+}
 
-	cases := map[string]struct {
-		config string
-		want   []string
-	}{
-		"same Region": {
-			config: replicaConfig(plain, acctest.Region, ""),
-			want:   []string{"The replica Region us-east-1 is the source Region"},
-		},
-		"same Region as explicit source": {
-			config: replicaConfig(plain, "eu-west-1", `  source_region = "eu-west-1"`),
-			want:   []string{"region and source_region are both eu-west-1"},
-		},
-		"malformed Region": {
-			config: replicaConfig(plain, "Europe", ""),
-			want:   []string{"must be an AWS Region name"},
-		},
-		"stream view type": {
-			config: replicaConfig(keysOnly, "eu-west-1", ""),
-			want:   []string{"has a stream of view type KEYS_ONLY", "Change the table's stream_view_type to NEW_AND_OLD_IMAGES"},
-		},
-		"provisioned without write auto scaling": {
-			config: replicaConfig(provisioned, "eu-west-1", ""),
-			want:   []string{"uses provisioned capacity without write capacity auto scaling in us-east-1", "Add an aws_appautoscaling_target"},
-		},
+resource "terraform_data" "trigger" {
+  input = %q`, trigger))
 	}
-	if !acctest.RealAWS() {
-		legacy := acctest.RandomName("tf-acc-legacy")
-		for _, region := range []string{acctest.Region, "eu-west-1"} {
-			acctest.CreateTable(t, acctest.TableSpec{Name: legacy, Region: region, HashKey: "pk", StreamView: awstypes.StreamViewTypeNewAndOldImages})
-		}
-		_, err := acctest.DynamoDB(t, acctest.Region).CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{
-			GlobalTableName:  aws.String(legacy),
-			ReplicationGroup: []awstypes.Replica{{RegionName: aws.String(acctest.Region)}, {RegionName: aws.String("eu-west-1")}},
-		})
-		if err != nil {
-			t.Fatalf("CreateGlobalTable: %v", err)
-		}
-		cases["legacy global table"] = struct {
-			config string
-			want   []string
-		}{replicaConfig(legacy, "ap-south-1", ""), []string{"is a legacy (2017.11.29) global table", "Upgrade it to 2019.11.21 first with the ddbglobal_version_upgrade resource"}}
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      tc.config,
-					PlanOnly:    true,
-					ExpectError: acctest.ErrorRegexp(tc.want...),
-				}},
-			})
-		})
-	}
-	for _, table := range []string{plain, keysOnly, provisioned} {
-		if got := replicaRegions(t, table); len(got) > 0 {
-			t.Errorf("table %s got replicas %v from a refused plan", table, got)
+	var firstARN, firstCreated string
+	created := func(into *string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			*into = describe(t, "eu-west-1", table).CreationDateTime.String()
+			return nil
 		}
 	}
+	var secondCreated, thirdCreated string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: config("one"),
+				Check: resource.ComposeTestCheckFunc(created(&firstCreated), func(s *terraform.State) error {
+					firstARN = s.RootModule().Resources[address].Primary.Attributes["arn"]
+					return nil
+				}),
+			},
+			{
+				Config: config("two"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+				Check: resource.ComposeTestCheckFunc(created(&secondCreated), func(s *terraform.State) error {
+					if secondCreated == firstCreated {
+						return fmt.Errorf("the replica was not replaced")
+					}
+					if got := s.RootModule().Resources[address].Primary.Attributes["arn"]; got != firstARN {
+						return fmt.Errorf("arn = %s, want %s", got, firstARN)
+					}
+					return nil
+				}),
+			},
+			{
+				Taint:  []string{address},
+				Config: config("two"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(created(&thirdCreated), func(*terraform.State) error {
+					if thirdCreated == secondCreated {
+						return fmt.Errorf("the tainted replica was not replaced")
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
+// Each replica's timeout starts when its turn comes, after the replicas of the same
+// table before it: three replicas that take about 4 s each (as polled) all fit a 8 s
+// timeout, though the third waits about 8 s for the other two. Catches: the timeout
+// starting before the wait for the per-table lock (the third replica times out).
+func TestAccReplica_timeoutStartsAtItsTurn(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	slow := acctest.TestDelays
+	slow.ReplicaCreate = 3 * time.Second
+	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
+	config := acctest.ProviderConfig()
+	for _, region := range []string{"ap-northeast-1", "eu-west-1", "us-west-2"} {
+		config += fmt.Sprintf(`
+resource "ddbglobal_replica" %q {
+  table_name = %q
+  region     = %q
+  timeouts   = { create = "8s" }
+}
+`, region, table, region)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{{
+			PreConfig: func() { emu.SetDelays(slow) },
+			Config:    config,
+			Check: func(*terraform.State) error {
+				emu.SetDelays(acctest.TestDelays)
+				if got := replicaRegions(t, table); len(got) != 3 {
+					return fmt.Errorf("replicas = %v, want three", got)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A create that DynamoDB never took (the table stayed busy with another change for the
+// whole timeout) fails without telling the user to untaint anything, and leaves
+// nothing in the state: the next apply simply creates the replica. Catches: the
+// "untaint" advice and a state whose status holds the busy error's text.
+func TestAccReplica_createNeverSent(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	slow := acctest.TestDelays
+	slow.ReplicaCreate = 10 * time.Second
+	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
+	const address = "ddbglobal_replica.test"
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					emu.SetDelays(slow)
+					// Another replica, added outside Terraform, keeps the table busy.
+					_, err := acctest.DynamoDB(t, acctest.Region).UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: aws.String(table),
+						ReplicaUpdates: []awstypes.ReplicationGroupUpdate{{Create: &awstypes.CreateReplicationGroupMemberAction{RegionName: aws.String("ap-south-1")}}}})
+					if err != nil {
+						t.Fatalf("adding a replica outside Terraform: %v", err)
+					}
+					t.Cleanup(func() { _ = deleteReplicaOutsideTerraform(t, table, "ap-south-1") })
+				},
+				Config:      replicaConfig(table, "eu-west-1", `  timeouts = { create = "2s" }`),
+				ExpectError: acctest.ErrorRegexp("timed out waiting for the table to finish another change", "(timeouts.create = 2s)", "DynamoDB did not take the create, so nothing was created"),
+			},
+			{
+				PreConfig: func() {
+					emu.SetDelays(acctest.TestDelays)
+					if err := waitFor(time.Minute, func() error {
+						if got := replicaRegions(t, table); len(got) != 1 || got[0] != "ap-south-1" {
+							return fmt.Errorf("replicas = %v, want [ap-south-1]", got)
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: replicaConfig(table, "eu-west-1", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					// Nothing was saved: a plain create, not the replacement of a tainted replica.
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+			},
+		},
+	})
+}
+
+// An imported replica reads its overrides although the import has no configuration to
+// go by, so that the configuration that set them plans no change. Catches: overrides
+// read only when the state already has them (the import leaves them empty).
+func TestAccReplica_importWithOverrides(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", Provisioned: true})
+	addWriteAutoScaling(t, table)
+	const address = "ddbglobal_replica.test"
+	// Index overrides take the same path, but the emulator does not report them back yet.
+	config := replicaConfig(table, "eu-west-1", `  read_capacity_override = 3`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("read_capacity_override"), knownvalue.Int64Exact(3)),
+				},
+			},
+			{
+				Config:                  config,
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           table + ":eu-west-1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
+
+// addWriteAutoScaling registers write capacity auto scaling of a provisioned table and
+// of the listed indexes, as DynamoDB requires (of all of them) before a replica is added.
+func addWriteAutoScaling(t *testing.T, table string, indexes ...string) {
+	t.Helper()
+	ctx := context.Background()
+	as := acctest.AWS(t).AutoScaling(acctest.Region)
+	targets := map[string]aastypes.ScalableDimension{"table/" + table: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits}
+	for _, index := range indexes {
+		targets["table/"+table+"/index/"+index] = aastypes.ScalableDimensionDynamoDBIndexWriteCapacityUnits
+	}
+	for id, dim := range targets {
+		if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+			ResourceId: aws.String(id), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(100)}); err != nil {
+			t.Fatal(err)
+		}
+		metric := aastypes.MetricTypeDynamoDBWriteCapacityUtilization
+		if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb, PolicyName: aws.String("wcu"),
+			ResourceId: aws.String(id), ScalableDimension: dim, PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: metric}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The provider's default_tags are merged into every replica's tags, as the AWS provider
+// does: tags_all shows the result, the replica's own tags win, a change of the defaults
+// updates the replica, and plans stay empty after each apply (and after an import).
+// Catches: default tags not written, or read back into tags (a diff after every apply).
+func TestAccReplica_defaultTags(t *testing.T) {
+	acctest.PreCheck(t)
+	table := acctest.RandomName("tf-acc-replica")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
+	const address = "ddbglobal_replica.test"
+	config := func(defaults, extra string) string {
+		provider := strings.TrimSuffix(acctest.ProviderConfig(), "}\n") + "\n  default_tags {\n    tags = " + defaults + "\n  }\n}\n"
+		return provider + fmt.Sprintf(`
+resource "ddbglobal_replica" "test" {
+  table_name = %q
+  region     = "eu-west-1"
+%s
+}
+`, table, extra)
+	}
+	tagsAre := func(want map[string]string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			ctx := context.Background()
+			client := acctest.DynamoDB(t, "eu-west-1")
+			out, err := client.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: describe(t, "eu-west-1", table).TableArn})
+			if err != nil {
+				return err
+			}
+			got := map[string]string{}
+			for _, tag := range out.Tags {
+				got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("replica tags = %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	emptyAfter := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkNoReplicas(t, table),
+		Steps: []resource.TestStep{
+			{
+				Config:           config(`{ env = "test", team = "platform" }`, `  tags = { team = "core" }`),
+				ConfigPlanChecks: emptyAfter,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.MapExact(map[string]knownvalue.Check{"team": knownvalue.StringExact("core")})),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags_all"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"env": knownvalue.StringExact("test"), "team": knownvalue.StringExact("core"),
+					})),
+				},
+				Check: tagsAre(map[string]string{"env": "test", "team": "core"}),
+			},
+			{
+				Config: config(`{ env = "prod", team = "platform" }`, `  tags = { team = "core" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: tagsAre(map[string]string{"env": "prod", "team": "core"}),
+			},
+			{
+				Config:           config(`{ env = "prod", team = "platform" }`, ""),
+				ConfigPlanChecks: emptyAfter,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("tags"), knownvalue.Null()),
+				},
+				Check: tagsAre(map[string]string{"env": "prod", "team": "platform"}),
+			},
+			{
+				Config:                  config(`{ env = "prod", team = "platform" }`, ""),
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           table + ":eu-west-1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
 }

@@ -21,11 +21,10 @@ import (
 )
 
 // A table with a customer managed key: a replica without a key, or with a key in
-// another Region, is refused at plan; the key is stored as the ARN DynamoDB reports.
-// (Replacing the replica for a new key is planned by RequiresReplaceIfConfigured, but
-// the plan of the replacement's create is refused today by checkNoReplicaYet, which
-// sees the old replica: not tested here until that check knows about replacements.)
-// Catches: dropping checkReplicaRules from ModifyPlan (the first step would pass the plan).
+// another Region, is refused at plan; the key is stored as the ARN DynamoDB reports, and
+// a new key replaces the replica. Catches: dropping checkReplicaRules from ModifyPlan
+// (the first step would pass the plan), and the plan of the replacement's create
+// refusing the old replica as one outside the state.
 func TestAccReplica_customerManagedKey(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.Emulator(t)
@@ -33,6 +32,7 @@ func TestAccReplica_customerManagedKey(t *testing.T) {
 	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", KMSKeyID: "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-4111-8111-111111111111"})
 	const address = "ddbglobal_replica.test"
 	westKey := "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-4222-8222-222222222222"
+	otherWestKey := "arn:aws:kms:eu-west-1:123456789012:key/33333333-3333-4333-8333-333333333333"
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -55,6 +55,16 @@ func TestAccReplica_customerManagedKey(t *testing.T) {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(address, tfjsonpath.New("kms_key_arn"), knownvalue.StringExact(westKey)),
+				},
+			},
+			{
+				Config: replicaConfig(table, "eu-west-1", fmt.Sprintf("  kms_key_arn = %q", otherWestKey)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("kms_key_arn"), knownvalue.StringExact(otherWestKey)),
 				},
 			},
 		},

@@ -38,6 +38,7 @@ func (d *tableDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Table name.",
 				Required:            true,
+				Validators:          []validator.String{tableNameValidator()},
 			},
 			"region": schema.StringAttribute{
 				MarkdownDescription: "Region to describe the table in. Defaults to the provider's Region.",

@@ -40,7 +40,7 @@ func (d *upgradePreflightDataSource) Schema(_ context.Context, _ datasource.Sche
 			"global_table_name": schema.StringAttribute{
 				MarkdownDescription: "Name of the global table.",
 				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 			},
 			"region": schema.StringAttribute{
 				MarkdownDescription: "Any member Region of the global table. Defaults to the provider's Region.",

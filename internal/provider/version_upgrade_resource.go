@@ -28,9 +28,10 @@ import (
 )
 
 var (
-	_ resource.Resource               = (*versionUpgradeResource)(nil)
-	_ resource.ResourceWithConfigure  = (*versionUpgradeResource)(nil)
-	_ resource.ResourceWithModifyPlan = (*versionUpgradeResource)(nil)
+	_ resource.Resource                = (*versionUpgradeResource)(nil)
+	_ resource.ResourceWithConfigure   = (*versionUpgradeResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*versionUpgradeResource)(nil)
+	_ resource.ResourceWithImportState = (*versionUpgradeResource)(nil)
 )
 
 // defaultUpgradeCreateTimeout bounds the wait for the console upgrade, which AWS says
@@ -74,7 +75,7 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"global_table_name": schema.StringAttribute{
 				MarkdownDescription: "Name of the legacy global table (the table name in every member Region).",
 				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(3, 255)},
+				Validators:          []validator.String{tableNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"region": schema.StringAttribute{
@@ -388,6 +389,49 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 	plan.UpgradedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	tflog.Info(ctx, "global table upgraded to version 2019.11.21", map[string]any{"members": progress.String()})
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// ImportState takes over a global table that is already current (version 2019.11.21):
+// the id is GLOBAL_TABLE_NAME, or GLOBAL_TABLE_NAME:REGION for a member Region other
+// than the provider's. A legacy table has no finished upgrade to import.
+func (r *versionUpgradeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	const summary = "importing DynamoDB global table upgrade"
+	name, region, _ := strings.Cut(req.ID, ":")
+	if !tableNamePattern.MatchString(name) || region != "" && !regionPattern.MatchString(region) {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("import id %q must be GLOBAL_TABLE_NAME or GLOBAL_TABLE_NAME:REGION, e.g. orders or orders:eu-west-1", req.ID))
+		return
+	}
+	if r.meta == nil {
+		resp.Diagnostics.AddError(summary, "the provider is not configured")
+		return
+	}
+	region = r.region(types.StringValue(region))
+	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
+		return
+	}
+	if facts.Legacy {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("Global table %q is still a legacy (2017.11.29) global table: there is "+
+			"no finished upgrade to import. Configure the resource and apply it: it checks the prerequisites and waits for the upgrade.", name))
+		return
+	}
+	m := versionUpgradeModel{
+		ID:                                      types.StringValue(name),
+		GlobalTableName:                         types.StringValue(name),
+		Region:                                  types.StringValue(region),
+		Remediate:                               types.BoolValue(false),
+		RemediationCapacityMode:                 types.StringValue(string(upgrade.CapacityOnDemand)),
+		AcknowledgeReplicationAttributesRemoval: types.BoolValue(true), // a current table no longer writes them
+		ReplicaRegions:                          stringList(facts.RegionNames()),
+		FromVersion:                             types.StringValue(ddb.VersionCurrent),
+		Version:                                 types.StringValue(ddb.VersionCurrent),
+		Remediations:                            types.ListValueMust(types.StringType, nil),
+		UpgradedAt:                              types.StringNull(),
+		Timeouts:                                timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
+	}
+	resp.Diagnostics.Append(m.setPrerequisites(ctx, nil)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
 func (r *versionUpgradeResource) region(v types.String) string {

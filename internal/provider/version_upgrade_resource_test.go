@@ -647,3 +647,65 @@ func streamRecords(t *testing.T, region, name, pk string) []streamtypes.Record {
 	}
 	return out
 }
+
+// A global table that is already current is imported, by name or NAME:REGION, and the
+// configuration plans no change after; a legacy table is refused, with how to upgrade.
+func TestAccVersionUpgrade_import(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	createCurrentGlobalTable(t, name)
+	legacy := acctest.RandomName("tf-acc-upg")
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: legacy, Regions: []string{"us-east-1", "eu-west-1"}})
+	config := upgradeConfig(name, "")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:             config,
+				ResourceName:       upgradeAddr,
+				ImportState:        true,
+				ImportStateId:      name,
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 || states[0].Attributes["version"] != "2019.11.21" || states[0].Attributes["replica_regions.#"] != "2" {
+						return fmt.Errorf("imported %+v", states)
+					}
+					return nil
+				},
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				Config:        upgradeConfig(name, `  region = "eu-west-1"`),
+				ResourceName:  upgradeAddr,
+				ImportState:   true,
+				ImportStateId: name + ":eu-west-1",
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 || states[0].Attributes["region"] != "eu-west-1" {
+						return fmt.Errorf("imported %+v", states)
+					}
+					return nil
+				},
+			},
+			{
+				Config:        upgradeConfig(legacy, ""),
+				ResourceName:  upgradeAddr,
+				ImportState:   true,
+				ImportStateId: legacy,
+				ExpectError:   errorText("is still a legacy (2017.11.29) global table: there is no finished upgrade to import"),
+			},
+			{
+				Config:        upgradeConfig(name, ""),
+				ResourceName:  upgradeAddr,
+				ImportState:   true,
+				ImportStateId: "orders:Europe",
+				ExpectError:   errorText(`import id "orders:Europe" must be GLOBAL_TABLE_NAME or GLOBAL_TABLE_NAME:REGION`),
+			},
+		},
+	})
+}

@@ -1,3 +1,9 @@
+# The AWS provider in the new table's Region.
+provider "aws" {
+  alias  = "eu_west_1"
+  region = "eu-west-1"
+}
+
 # The new table, owned by the AWS provider: a new name, Region and key schema.
 resource "aws_dynamodb_table" "orders_v2" {
   provider     = aws.eu_west_1
