@@ -642,3 +642,81 @@ func streamRecords(t *testing.T, region, name, pk string) []streamtypes.Record {
 	}
 	return out
 }
+
+// A table on-demand in one Region and auto scaled in the other passes "each Region on
+// its own" but not AWS's prerequisite (one capacity mode for the whole table): plan
+// refuses it, and remediation brings every Region to on-demand, after which the
+// console upgrade (which refuses the mix too) goes ahead.
+func TestAccVersionUpgrade_capacityMixRemediated(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	registerWriteAutoScaling(t, "us-east-1", "table/"+name, aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
+	switchBilling(t, "eu-west-1", name, awstypes.BillingModePayPerRequest)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:   upgradeConfig(name, ""),
+				PlanOnly: true,
+				ExpectError: errorText("Capacity: on-demand in eu-west-1; provisioned with WCU auto scaling in us-east-1",
+					"one capacity mode for the whole table"),
+			},
+			{
+				PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+				Config:    upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"1m\" }"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+					})),
+				},
+				Check: func(*terraform.State) error {
+					for _, region := range regions {
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModePayPerRequest {
+							return fmt.Errorf("%s billing mode is %s after remediation", region, mode)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func registerWriteAutoScaling(t *testing.T, region, id string, dim aastypes.ScalableDimension) {
+	t.Helper()
+	ctx := context.Background()
+	as := acctest.AWS(t).AutoScaling(region)
+	if _, err := as.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(50)}); err != nil {
+		t.Fatalf("registering %s in %s: %v", id, region, err)
+	}
+	if _, err := as.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, PolicyName: aws.String("wcu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBWriteCapacityUtilization}}}); err != nil {
+		t.Fatalf("putting a scaling policy on %s in %s: %v", id, region, err)
+	}
+}
+
+// switchBilling changes a Region's billing mode and waits until the table is ACTIVE.
+func switchBilling(t *testing.T, region, name string, mode awstypes.BillingMode) {
+	t.Helper()
+	in := &dynamodb.UpdateTableInput{TableName: aws.String(name), BillingMode: mode}
+	if mode == awstypes.BillingModeProvisioned {
+		in.ProvisionedThroughput = &awstypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	}
+	if _, err := acctest.DynamoDB(t, region).UpdateTable(context.Background(), in); err != nil {
+		t.Fatalf("switching %s in %s to %s: %v", name, region, mode, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for describe(t, region, name).TableStatus != awstypes.TableStatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in %s not ACTIVE after switching to %s", name, region, mode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -141,7 +141,7 @@ func TestEvaluate_capacity(t *testing.T) {
 	for _, m := range []*RegionFacts{&east, &west, &south} {
 		m.GSIs = []GSI{gsi}
 	}
-	west.BillingMode, west.WriteUnits = "PROVISIONED", 20
+	west.BillingMode, west.ReadUnits, west.WriteUnits = "PROVISIONED", 10, 20
 	west.WriteAutoScaling = map[string]bool{"": true, "byArtist": true}
 	south.BillingMode, south.WriteUnits = "PROVISIONED", 5
 	south.WriteAutoScaling = map[string]bool{"": true}
@@ -154,20 +154,45 @@ func TestEvaluate_capacity(t *testing.T) {
 	if want := "on-demand in us-east-1; provisioned with WCU auto scaling in eu-west-1; provisioned without WCU auto scaling on index byArtist in ap-southeast-1"; c.Detail != want {
 		t.Errorf("detail = %q", c.Detail)
 	}
-	if a := PlanRemediation(f, checks, CapacityOnDemand); len(a) != 1 || a[0] != (Action{Kind: ActionOnDemand, Region: "ap-southeast-1"}) {
+	// On-demand brings every Region to on-demand, the auto scaled one too: switching
+	// only ap-southeast-1 would leave auto scaling in eu-west-1 next to on-demand.
+	if a := PlanRemediation(f, checks, CapacityOnDemand); len(a) != 2 ||
+		a[0] != (Action{Kind: ActionOnDemand, Region: "eu-west-1"}) || a[1] != (Action{Kind: ActionOnDemand, Region: "ap-southeast-1"}) {
 		t.Errorf("on-demand actions = %v", a)
 	}
+	// Auto scaling brings every Region to provisioned with WCU auto scaling: the
+	// on-demand Region is switched to provisioned (with the capacity of a provisioned
+	// Region) and gets auto scaling on the table and the index.
 	a := PlanRemediation(f, checks, CapacityAutoScaling)
-	if len(a) != 1 || a[0] != (Action{Kind: ActionAutoScaling, Region: "ap-southeast-1", Index: "byArtist", MinUnits: 3, MaxUnits: 100}) {
-		t.Errorf("auto scaling actions = %v", a)
+	want := []Action{
+		{Kind: ActionProvisioned, Region: "us-east-1", ReadUnits: 10, WriteUnits: 20},
+		{Kind: ActionAutoScaling, Region: "us-east-1", MinUnits: 20, MaxUnits: 200},
+		{Kind: ActionAutoScaling, Region: "us-east-1", Index: "byArtist", MinUnits: 20, MaxUnits: 200},
+		{Kind: ActionAutoScaling, Region: "ap-southeast-1", Index: "byArtist", MinUnits: 3, MaxUnits: 100},
 	}
-	if !strings.Contains(a[0].String(), "ap-southeast-1: register WCU auto scaling on index byArtist (3 to 100 units") {
-		t.Errorf("action text = %q", a[0])
+	if len(a) != len(want) {
+		t.Fatalf("auto scaling actions = %v, want %v", a, want)
+	}
+	for i := range want {
+		if a[i] != want[i] {
+			t.Errorf("auto scaling action %d = %+v, want %+v", i, a[i], want[i])
+		}
+	}
+	if !strings.Contains(a[3].String(), "ap-southeast-1: register WCU auto scaling on index byArtist (3 to 100 units") {
+		t.Errorf("action text = %q", a[3])
 	}
 
+	// Each Region fine on its own is not enough: auto scaling in two Regions next to
+	// on-demand in the third fails (the mix AWS's prerequisite refuses).
 	south.WriteAutoScaling["byArtist"] = true
-	if c := byName(t, Evaluate(facts(east, west, south), true), CheckCapacity); !c.Passed {
+	if c := byName(t, Evaluate(facts(east, west, south), true), CheckCapacity); c.Passed {
+		t.Errorf("on-demand next to auto scaling passed: %s", c.Detail)
+	}
+	if c := byName(t, Evaluate(facts(west, south), true), CheckCapacity); !c.Passed {
 		t.Errorf("auto scaling everywhere failed: %s", c.Detail)
+	}
+	if c := byName(t, Evaluate(facts(east, member("eu-west-1")), true), CheckCapacity); !c.Passed {
+		t.Errorf("on-demand everywhere failed: %s", c.Detail)
 	}
 }
 

@@ -49,6 +49,7 @@ type RegionFacts struct {
 	// Replicas are the other Regions DescribeTable lists in Replicas[], with their status.
 	Replicas    map[string]string
 	BillingMode string // PAY_PER_REQUEST or PROVISIONED
+	ReadUnits   int64  // provisioned table RCU
 	WriteUnits  int64  // provisioned table WCU
 	TTL         TTL
 	GSIs        []GSI // sorted by name
@@ -239,6 +240,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 		rf.BillingMode = string(table.BillingModeSummary.BillingMode)
 	}
 	if table.ProvisionedThroughput != nil {
+		rf.ReadUnits = aws.ToInt64(table.ProvisionedThroughput.ReadCapacityUnits)
 		rf.WriteUnits = aws.ToInt64(table.ProvisionedThroughput.WriteCapacityUnits)
 	}
 	if sse := table.SSEDescription; sse != nil && (sse.Status == types.SSEStatusEnabled || sse.Status == types.SSEStatusEnabling || sse.Status == types.SSEStatusUpdating) {

@@ -46,6 +46,7 @@ type ActionKind string
 // Remediation steps.
 const (
 	ActionOnDemand    ActionKind = "on_demand"
+	ActionProvisioned ActionKind = "provisioned"
 	ActionAutoScaling ActionKind = "write_auto_scaling"
 	ActionEnableTTL   ActionKind = "enable_ttl"
 )
@@ -58,12 +59,18 @@ type Action struct {
 	Attribute string // ActionEnableTTL
 	MinUnits  int64  // ActionAutoScaling
 	MaxUnits  int64  // ActionAutoScaling
+	// ReadUnits and WriteUnits are the provisioned capacity of ActionProvisioned, set on
+	// the table and on every GSI.
+	ReadUnits  int64
+	WriteUnits int64
 }
 
 func (a Action) String() string {
 	switch a.Kind {
 	case ActionOnDemand:
 		return fmt.Sprintf("%s: switch the table to on-demand capacity (PAY_PER_REQUEST)", a.Region)
+	case ActionProvisioned:
+		return fmt.Sprintf("%s: switch the table and its indexes to provisioned capacity (%d RCU, %d WCU each)", a.Region, a.ReadUnits, a.WriteUnits)
 	case ActionAutoScaling:
 		what := "the table"
 		if a.Index != "" {
@@ -88,23 +95,7 @@ func PlanRemediation(f *Facts, checks []Check, mode CapacityMode) []Action {
 	}
 	var actions []Action
 	if failed[CheckCapacity] {
-		for _, r := range f.Regions {
-			if _, ok := capacityState(r); ok {
-				continue
-			}
-			if mode != CapacityAutoScaling {
-				actions = append(actions, Action{Kind: ActionOnDemand, Region: r.Region})
-				continue
-			}
-			if !r.WriteAutoScaling[""] {
-				actions = append(actions, autoScalingAction(r.Region, "", r.WriteUnits))
-			}
-			for _, g := range r.GSIs {
-				if !r.WriteAutoScaling[g.Name] {
-					actions = append(actions, autoScalingAction(r.Region, g.Name, g.WriteUnits))
-				}
-			}
-		}
+		actions = append(actions, capacityActions(f, mode)...)
 	}
 	if failed[CheckTTL] {
 		var attr string
@@ -116,6 +107,50 @@ func PlanRemediation(f *Facts, checks []Check, mode CapacityMode) []Action {
 		for _, r := range f.Regions {
 			if !r.TTL.Enabled() {
 				actions = append(actions, Action{Kind: ActionEnableTTL, Region: r.Region, Attribute: attr})
+			}
+		}
+	}
+	return actions
+}
+
+// capacityActions bring every Region to one capacity mode: on-demand everywhere, or
+// provisioned with WCU auto scaling on every table and GSI everywhere.
+func capacityActions(f *Facts, mode CapacityMode) []Action {
+	var actions []Action
+	if mode != CapacityAutoScaling {
+		for _, r := range f.Regions {
+			if r.BillingMode != string(types.BillingModePayPerRequest) {
+				actions = append(actions, Action{Kind: ActionOnDemand, Region: r.Region})
+			}
+		}
+		return actions
+	}
+	// On-demand Regions take the capacity of the provisioned Region that writes most.
+	var ref *RegionFacts
+	for i, r := range f.Regions {
+		if r.BillingMode != string(types.BillingModePayPerRequest) && (ref == nil || r.WriteUnits > ref.WriteUnits) {
+			ref = &f.Regions[i]
+		}
+	}
+	for _, r := range f.Regions {
+		if r.BillingMode == string(types.BillingModePayPerRequest) {
+			if ref == nil {
+				continue // on-demand everywhere passes the check
+			}
+			read, write := max(ref.ReadUnits, 1), max(ref.WriteUnits, 1)
+			actions = append(actions, Action{Kind: ActionProvisioned, Region: r.Region, ReadUnits: read, WriteUnits: write},
+				autoScalingAction(r.Region, "", write))
+			for _, g := range r.GSIs {
+				actions = append(actions, autoScalingAction(r.Region, g.Name, write))
+			}
+			continue
+		}
+		if !r.WriteAutoScaling[""] {
+			actions = append(actions, autoScalingAction(r.Region, "", r.WriteUnits))
+		}
+		for _, g := range r.GSIs {
+			if !r.WriteAutoScaling[g.Name] {
+				actions = append(actions, autoScalingAction(r.Region, g.Name, g.WriteUnits))
 			}
 		}
 	}
@@ -148,6 +183,24 @@ func remediate(ctx context.Context, c Clients, tableName string, a Action) error
 		}
 		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(tableName), BillingMode: types.BillingModePayPerRequest})
 		if err != nil {
+			return err
+		}
+		return waitTableActive(ctx, client, tableName)
+	case ActionProvisioned:
+		if err := waitTableActive(ctx, client, tableName); err != nil {
+			return err
+		}
+		table, err := ddb.FindTableByName(ctx, client, tableName)
+		if err != nil {
+			return err
+		}
+		units := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(a.ReadUnits), WriteCapacityUnits: aws.Int64(a.WriteUnits)}
+		in := &dynamodb.UpdateTableInput{TableName: aws.String(tableName), BillingMode: types.BillingModeProvisioned, ProvisionedThroughput: units}
+		for _, g := range table.GlobalSecondaryIndexes {
+			in.GlobalSecondaryIndexUpdates = append(in.GlobalSecondaryIndexUpdates, types.GlobalSecondaryIndexUpdate{
+				Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: g.IndexName, ProvisionedThroughput: units}})
+		}
+		if _, err := client.UpdateTable(ctx, in); err != nil {
 			return err
 		}
 		return waitTableActive(ctx, client, tableName)
