@@ -316,10 +316,15 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	case errors.As(err, &notGlobal):
 		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
-	case err != nil:
+	case err != nil && ddb.IsNotFound(err) && !errors.As(err, new(*upgrade.ReadError)):
 		// The table may come from the same apply; the checks run again then.
 		resp.Diagnostics.AddWarning(summary+": prerequisites not checked during plan",
 			gatherErrorDetail(err, name, region)+"\n\nThe checks run again during apply.")
+		return
+	case err != nil:
+		// Any other failure to read (a refused permission, an unreachable Region) is an
+		// error: a plan that cannot check the prerequisites must not pass.
+		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
 	case !facts.Legacy:
 		return

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 const upgradeAddr = "ddbglobal_version_upgrade.test"
@@ -718,5 +719,42 @@ func switchBilling(t *testing.T, region, name string, mode awstypes.BillingMode)
 			t.Fatalf("%s in %s not ACTIVE after switching to %s", name, region, mode)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Only a table that does not exist yet is a warning at plan (it may come from the same
+// apply); a read that AWS refuses is a plan error that names the Region and the
+// missing permission, and nothing is changed.
+func TestAccVersionUpgrade_planReadErrors(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	em := acctest.Emulator(t)
+	id := em.AddFault(emulator.Fault{Operation: "DescribeTimeToLive", Region: "eu-west-1", Table: name,
+		ErrorCode: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/tf is not authorized to perform: dynamodb:DescribeTimeToLive"})
+	t.Cleanup(func() { em.RemoveFault(id) })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      upgradeConfig(name, "  remediate = true"),
+				PlanOnly:    true,
+				ExpectError: errorText("upgrading DynamoDB global table ("+name+", us-east-1)", "eu-west-1", "dynamodb:DescribeTimeToLive", "AccessDeniedException"),
+			},
+			{
+				// A table that does not exist yet: a warning, and the plan goes ahead.
+				Config:             upgradeConfig(name+"-later", ""),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+	checkStillLegacy(t, name, regions)
+	for _, region := range regions {
+		if mode := billingMode(t, region, name); mode != awstypes.BillingModeProvisioned {
+			t.Errorf("%s billing mode is %s: a refused plan must change nothing", region, mode)
+		}
 	}
 }

@@ -11,6 +11,7 @@ package upgrade
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
 )
@@ -142,6 +144,53 @@ func (e *NotGlobalError) Error() string {
 		"lists no replicas", e.TableName, e.Region)
 }
 
+// ReadError is a failure to read one member Region: the Region, the IAM action of the
+// call that failed, and AWS's answer.
+type ReadError struct {
+	Region string
+	// Action is the IAM action of the failed call, e.g. dynamodb:DescribeTimeToLive.
+	Action string
+	Err    error
+}
+
+func (e *ReadError) Error() string {
+	var ae smithy.APIError
+	if errors.As(e.Err, &ae) && isAccessDenied(ae.ErrorCode()) {
+		return fmt.Sprintf("reading member Region %s was refused: the identity Terraform uses needs the permission %s "+
+			"in %s (AWS answered %s: %s)", e.Region, e.Action, e.Region, ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return fmt.Sprintf("reading member Region %s failed (%s): %v", e.Region, e.Action, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+func isAccessDenied(code string) bool {
+	switch code {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException":
+		return true
+	}
+	return false
+}
+
+// readError wraps a failed call in region with its IAM action (taken from the SDK's
+// operation error, e.g. dynamodb:DescribeTable).
+func readError(region string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *ReadError
+	if errors.As(err, &re) {
+		return err
+	}
+	action := "the read"
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		service := strings.ToLower(strings.ReplaceAll(oe.Service(), " ", "-"))
+		action = service + ":" + oe.Operation()
+	}
+	return &ReadError{Region: region, Action: action, Err: err}
+}
+
 // Gather describes the global table from region: its members (DescribeGlobalTable for
 // a legacy table, DescribeTable's Replicas[] otherwise) and, in every member Region,
 // the table, its TTL and its write capacity auto scaling.
@@ -158,8 +207,12 @@ func Gather(ctx context.Context, c Clients, tableName, region string) (*Facts, e
 		}
 	case ddb.IsNotFound(err):
 		table, err := ddb.FindTableByName(ctx, client, tableName)
-		if err != nil {
+		if ddb.IsNotFound(err) {
+			// The only failure that is not a ReadError: the table does not exist (yet).
 			return nil, err
+		}
+		if err != nil {
+			return nil, readError(region, err)
 		}
 		if len(table.Replicas) == 0 {
 			return nil, &NotGlobalError{TableName: tableName, Region: region}
@@ -169,7 +222,7 @@ func Gather(ctx context.Context, c Clients, tableName, region string) (*Facts, e
 			regions = append(regions, aws.ToString(r.RegionName))
 		}
 	default:
-		return nil, fmt.Errorf("describing global table %s in %s: %w", tableName, region, err)
+		return nil, readError(region, fmt.Errorf("describing global table %s in %s: %w", tableName, region, err))
 	}
 	sort.Strings(regions)
 
@@ -208,7 +261,7 @@ func autoScaled(s *types.AutoScalingSettingsDescription) bool {
 func replicaSettings(ctx context.Context, client *dynamodb.Client, tableName string) (map[string]types.ReplicaSettingsDescription, error) {
 	out, err := client.DescribeGlobalTableSettings(ctx, &dynamodb.DescribeGlobalTableSettingsInput{GlobalTableName: aws.String(tableName)})
 	if err != nil {
-		return nil, fmt.Errorf("describing global table settings of %s in %s: %w", tableName, client.Options().Region, err)
+		return nil, readError(client.Options().Region, fmt.Errorf("describing global table settings of %s in %s: %w", tableName, client.Options().Region, err))
 	}
 	m := map[string]types.ReplicaSettingsDescription{}
 	for _, s := range out.ReplicaSettings {
@@ -221,7 +274,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 	client := c.DynamoDB(region)
 	table, err := ddb.FindTableByName(ctx, client, tableName)
 	if err != nil {
-		return RegionFacts{}, fmt.Errorf("describing member %s of global table %s: %w", region, tableName, err)
+		return RegionFacts{}, readError(region, fmt.Errorf("describing member %s of global table %s: %w", region, tableName, err))
 	}
 	rf := RegionFacts{
 		Region:           region,
@@ -270,7 +323,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 
 	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(tableName)})
 	if err != nil {
-		return RegionFacts{}, fmt.Errorf("describing TTL of %s in %s: %w", tableName, region, err)
+		return RegionFacts{}, readError(region, fmt.Errorf("describing TTL of %s in %s: %w", tableName, region, err))
 	}
 	if d := ttl.TimeToLiveDescription; d != nil {
 		rf.TTL = TTL{Status: string(d.TimeToLiveStatus), Attribute: aws.ToString(d.AttributeName)}
@@ -306,7 +359,7 @@ func gatherAutoScaling(ctx context.Context, client *applicationautoscaling.Clien
 	for tp.HasMorePages() {
 		page, err := tp.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("describing auto scaling targets of %s in %s: %w", tableName, rf.Region, err)
+			return readError(rf.Region, fmt.Errorf("describing auto scaling targets of %s in %s: %w", tableName, rf.Region, err))
 		}
 		for _, t := range page.ScalableTargets {
 			if isWriteDimension(t.ScalableDimension) {
@@ -325,7 +378,7 @@ func gatherAutoScaling(ctx context.Context, client *applicationautoscaling.Clien
 		for pp.HasMorePages() {
 			page, err := pp.NextPage(ctx)
 			if err != nil {
-				return fmt.Errorf("describing auto scaling policies of %s in %s: %w", tableName, rf.Region, err)
+				return readError(rf.Region, fmt.Errorf("describing auto scaling policies of %s in %s: %w", tableName, rf.Region, err))
 			}
 			for _, p := range page.ScalingPolicies {
 				if aws.ToString(p.ResourceId) == id && isWriteDimension(p.ScalableDimension) {
