@@ -57,7 +57,8 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"capacity and TTL when `remediate = true`, tells the operator exactly what to do in the console (a warning " +
 			"and an INFO log line), then waits until every member reports 2019.11.21 and `ACTIVE`, and verifies the " +
 			"result. A table that is already current succeeds at once. If the wait times out, the resource is tainted: " +
-			"run `terraform apply` again and it resumes waiting. Destroying it only removes it from the state.",
+			"run `terraform apply` again and its replacement resumes waiting, keeping the `from_version`, `prerequisites` " +
+			"and `remediations` recorded by the first attempt. Destroying it only removes it from the state.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The global table name.",
@@ -175,17 +176,33 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 	plan.Remediations = types.ListValueMust(types.StringType, nil)
 	plan.UpgradedAt = types.StringNull()
 
+	// The replacement of a tainted (timed-out) upgrade resumes it: it keeps what the
+	// first attempt recorded.
+	earlier, resumed := r.meta.takeUpgrade(name, region)
+
 	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
 	if err != nil {
+		if resumed {
+			r.meta.keepUpgrade(earlier)
+		}
 		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
 	}
 	plan.ReplicaRegions = stringList(facts.RegionNames())
 	if !facts.Legacy {
-		r.finishCurrent(ctx, &plan, facts, summary, timeout, resp)
+		var from *versionUpgradeModel
+		if resumed {
+			from = &earlier
+		}
+		r.finishCurrent(ctx, &plan, facts, from, summary, timeout, resp)
 		return
 	}
 	plan.FromVersion = types.StringValue(ddb.VersionLegacy)
+	var doneEarlier []string
+	if resumed {
+		resp.Diagnostics.Append(earlier.Remediations.ElementsAs(ctx, &doneEarlier, false)...)
+		plan.Remediations = stringList(doneEarlier)
+	}
 
 	checks := upgrade.Evaluate(facts, plan.AcknowledgeReplicationAttributesRemoval.ValueBool())
 	mode := upgrade.CapacityMode(plan.RemediationCapacityMode.ValueString())
@@ -194,7 +211,7 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, mode); len(actions) > 0 {
-		var done []string
+		done := append([]string(nil), doneEarlier...)
 		for _, a := range actions {
 			tflog.Info(ctx, "remediating an upgrade prerequisite", map[string]any{"action": a.String()})
 			if err := upgrade.Remediate(ctx, r.meta.AWS, name, []upgrade.Action{a}); err != nil {
@@ -269,6 +286,10 @@ func (r *versionUpgradeResource) Delete(ctx context.Context, req resource.Delete
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if r.meta != nil && state.UpgradedAt.IsNull() && state.FromVersion.ValueString() == ddb.VersionLegacy {
+		// An unfinished upgrade: its replacement, next in this apply, resumes it.
+		r.meta.keepUpgrade(state)
 	}
 	resp.Diagnostics.AddWarning(
 		fmt.Sprintf("removing DynamoDB global table upgrade (%s) from the state only", state.GlobalTableName.ValueString()),
@@ -349,10 +370,23 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 
 // finishCurrent completes a create for a table that is not legacy: already current
 // (or finishing an upgrade begun earlier).
-func (r *versionUpgradeResource) finishCurrent(ctx context.Context, plan *versionUpgradeModel, facts *upgrade.Facts, summary string, timeout time.Duration, resp *resource.CreateResponse) {
+//
+// earlier is the unfinished upgrade this create resumes, if any: the console upgrade
+// happened after it recorded the table as legacy, so its version, checks and
+// remediations are what this upgrade reports. It is saved before the wait, so a
+// second timeout keeps it for the next replacement.
+func (r *versionUpgradeResource) finishCurrent(ctx context.Context, plan *versionUpgradeModel, facts *upgrade.Facts, earlier *versionUpgradeModel, summary string, timeout time.Duration, resp *resource.CreateResponse) {
 	plan.FromVersion = types.StringValue(ddb.VersionCurrent)
 	plan.Version = types.StringValue(ddb.VersionCurrent)
 	resp.Diagnostics.Append(plan.setPrerequisites(ctx, nil)...)
+	if earlier != nil {
+		plan.FromVersion, plan.Prerequisites, plan.Remediations = earlier.FromVersion, earlier.Prerequisites, earlier.Remediations
+		plan.Version = types.StringValue(ddb.VersionLegacy)
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	tflog.Info(ctx, "the global table is not legacy; checking that every member is current")
 	r.wait(ctx, plan, facts.RegionNames(), summary, timeout, resp)
 }
@@ -371,7 +405,8 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("Timed out after %s waiting for every member to report version "+
 			"2019.11.21 and ACTIVE. Last seen: %s.\n\nIf nobody has performed the upgrade yet, do it in the console (see "+
 			"the instructions in the warning). Run terraform apply again to resume waiting: this resource is now tainted, "+
-			"and its replacement changes nothing and only waits (raise timeouts.create if needed).", timeout, progress))
+			"and its replacement resumes: it keeps what this attempt recorded, runs the checks again if the table is still "+
+			"legacy, and waits (raise timeouts.create if needed).", timeout, progress))
 		return
 	}
 	if err != nil {
@@ -387,6 +422,22 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 	tflog.Info(ctx, "global table upgraded to version 2019.11.21", map[string]any{"members": progress.String()})
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
+
+// keepUpgrade remembers an unfinished upgrade for the replacement that resumes it.
+func (m *Meta) keepUpgrade(state versionUpgradeModel) {
+	m.upgrades.Store(upgradeKey(state.GlobalTableName.ValueString(), state.Region.ValueString()), state)
+}
+
+// takeUpgrade returns (and forgets) the unfinished upgrade of a table, if any.
+func (m *Meta) takeUpgrade(name, region string) (versionUpgradeModel, bool) {
+	v, ok := m.upgrades.LoadAndDelete(upgradeKey(name, region))
+	if !ok {
+		return versionUpgradeModel{}, false
+	}
+	return v.(versionUpgradeModel), true
+}
+
+func upgradeKey(name, region string) string { return region + "/" + name }
 
 func (r *versionUpgradeResource) region(v types.String) string {
 	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {

@@ -30,6 +30,9 @@ const upgradeAddr = "ddbglobal_version_upgrade.test"
 
 var threeRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-1"}
 
+// upgradeCheckNames are the prerequisites every legacy upgrade records.
+var upgradeCheckNames = []string{"ttl", "gsi", "encryption", "capacity", "replication_attributes"}
+
 func upgradeConfig(name, extra string) string {
 	return acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_version_upgrade" "test" {
@@ -322,31 +325,44 @@ resource "ddbglobal_version_upgrade" "test" {
 }
 
 // A create that times out waiting leaves a tainted resource; the next apply replaces
-// it and resumes waiting until the console upgrade is done.
+// it and resumes waiting until the console upgrade is done. The replacement remembers
+// what the first attempt found and did: from_version 2017.11.29 (not the 2019.11.21 the
+// table reports by then), the prerequisites as they stood before the upgrade, and the
+// remediations already made.
 func TestAccVersionUpgrade_timeoutThenResume(t *testing.T) {
 	acctest.PreCheck(t)
 	name := acctest.RandomName("tf-acc-upg")
 	regions := []string{"us-east-1", "eu-west-1"}
-	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	remediated := []knownvalue.Check{
+		knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+		knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      upgradeConfig(name, `  timeouts = { create = "3s" }`),
+				Config:      upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"3s\" }"),
 				ExpectError: errorText("Timed out after 3s waiting for every member", "Run terraform apply again to resume waiting"),
 			},
 			{
 				PreConfig: func() {
 					checkStillLegacy(t, name, regions)
-					acctest.ConsoleUpgrade(t, name, time.Second)
+					acctest.ConsoleUpgrade(t, name, 0)
 				},
-				Config: upgradeConfig(name, `  timeouts = { create = "2m" }`),
+				Config: upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"2m\" }"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(upgradeAddr, plancheck.ResourceActionReplace)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact(remediated)),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						3: passedCheck("capacity", "on-demand in every Region (eu-west-1, us-east-1)"),
+					})),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListSizeExact(len(upgradeCheckNames))),
 				},
 			},
 		},
