@@ -774,3 +774,35 @@ func TestAccVersionUpgrade_planReadErrors(t *testing.T) {
 		}
 	}
 }
+
+// A member that cannot finish by itself (its KMS key inaccessible, its Region disabled)
+// ends the wait at once with the Region, the status and what to do, instead of waiting
+// out timeouts.create.
+func TestAccVersionUpgrade_waitFailsFast(t *testing.T) {
+	acctest.PreCheck(t)
+	regions := []string{"us-east-1", "eu-west-1"}
+	cases := []struct{ region, status, want string }{
+		{"us-east-1", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "us-east-1 reports INACCESSIBLE_ENCRYPTION_CREDENTIALS"},
+		{"eu-west-1", "REGION_DISABLED", "us-east-1 lists replica eu-west-1 as REGION_DISABLED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.status, func(t *testing.T) {
+			name := acctest.RandomName("tf-acc-upg")
+			acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+			if err := acctest.Emulator(t).SetMemberStatus(name, tc.region, tc.status, "made inaccessible by the test"); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      upgradeConfig(name, `  timeouts = { create = "2m" }`),
+					ExpectError: errorText("upgrading DynamoDB global table ("+name+", us-east-1)", "will not finish by itself", tc.want, "within 20 hours"),
+				}},
+			})
+			if d := time.Since(start); d > time.Minute {
+				t.Errorf("the wait took %s: it must end at the first poll that sees %s", d, tc.status)
+			}
+		})
+	}
+}

@@ -230,7 +230,7 @@ func TestProgress(t *testing.T) {
 	if p.Done() {
 		t.Fatal("an UPDATING member is not done")
 	}
-	if want := "eu-west-1 ACTIVE (2019.11.21), us-east-1 UPDATING (2017.11.29)"; p.String() != want {
+	if want := "eu-west-1 ACTIVE (2019.11.21; replicas us-east-1 ACTIVE), us-east-1 UPDATING (2017.11.29)"; p.String() != want {
 		t.Errorf("progress = %q", p)
 	}
 	if err := Verify(p); err == nil || !strings.Contains(err.Error(), "us-east-1 is UPDATING") {
@@ -247,6 +247,32 @@ func TestProgress(t *testing.T) {
 	p.Regions[1].Replicas = map[string]string{}
 	if p.Done() || Verify(p) == nil {
 		t.Error("a member that lost its replica is not done")
+	}
+}
+
+// A member or replica in a status it does not leave by itself stops the wait; the
+// statuses of a running upgrade do not.
+func TestProgressStuck(t *testing.T) {
+	members := []string{"eu-west-1", "us-east-1"}
+	p := Progress{Members: members, Regions: []RegionStatus{
+		{Region: "eu-west-1", TableStatus: "UPDATING", Version: "2017.11.29", Replicas: map[string]string{"us-east-1": "UPDATING"}},
+		{Region: "us-east-1", TableStatus: "ACTIVE", Version: "2019.11.21", Replicas: map[string]string{"eu-west-1": "CREATING"}},
+	}}
+	if err := p.Stuck(); err != nil {
+		t.Fatalf("a running upgrade is not stuck: %v", err)
+	}
+	p.Regions[0].TableStatus = "INACCESSIBLE_ENCRYPTION_CREDENTIALS"
+	p.Regions[1].Replicas["eu-west-1"] = "REGION_DISABLED"
+	p.Regions[1].Descriptions = map[string]string{"eu-west-1": "opted out"}
+	err := p.Stuck()
+	if err == nil {
+		t.Fatal("an inaccessible member is stuck")
+	}
+	for _, want := range []string{"eu-west-1 reports INACCESSIBLE_ENCRYPTION_CREDENTIALS (the table's KMS key",
+		"us-east-1 lists replica eu-west-1 as REGION_DISABLED: opted out (the Region is disabled"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 }
 
