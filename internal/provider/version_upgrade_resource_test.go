@@ -806,3 +806,56 @@ func TestAccVersionUpgrade_waitFailsFast(t *testing.T) {
 		})
 	}
 }
+
+// End to end: a provisioned legacy table with a GSI in both Regions gets WCU auto
+// scaling on the table and on the index in every Region, the checks read it back
+// (after remediation they run again) and the console upgrade accepts it.
+//
+// Mutation check: making the auto scaling reader (gatherAutoScaling in
+// internal/upgrade/facts.go) return nothing fails this test: after remediation the
+// checks still see no auto scaling ("Remediation ran ... but prerequisites still fail").
+func TestAccVersionUpgrade_remediationAutoScalingWithGSI(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	for _, region := range regions {
+		addGSI(t, region, name, "byOwner", "owner")
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+			Config:    upgradeConfig(name, "  remediate = true\n  remediation_capacity_mode = \"AUTOSCALING\"\n  timeouts = { create = \"1m\" }"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringExact("eu-west-1: register WCU auto scaling on the table (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("eu-west-1: register WCU auto scaling on index byOwner (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("us-east-1: register WCU auto scaling on the table (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("us-east-1: register WCU auto scaling on index byOwner (5 to 100 units, target 70% utilization)"),
+				})),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListPartial(map[int]knownvalue.Check{
+					1: passedCheck("gsi", "index byOwner: keys owner (HASH, S), projection ALL in every Region (eu-west-1, us-east-1)"),
+					3: passedCheck("capacity", "provisioned with WCU auto scaling in every Region (eu-west-1, us-east-1)"),
+				})),
+			},
+			Check: func(*terraform.State) error {
+				for _, region := range regions {
+					out, err := acctest.AWS(t).AutoScaling(region).DescribeScalableTargets(context.Background(), &aas.DescribeScalableTargetsInput{
+						ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+						ResourceIds:      []string{"table/" + name, "table/" + name + "/index/byOwner"},
+					})
+					if err != nil {
+						return err
+					}
+					if len(out.ScalableTargets) != 2 {
+						return fmt.Errorf("%s scalable targets = %+v, want the table's and the index's", region, out.ScalableTargets)
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}

@@ -226,48 +226,17 @@ func Gather(ctx context.Context, c Clients, tableName, region string) (*Facts, e
 	}
 	sort.Strings(regions)
 
-	var settings map[string]types.ReplicaSettingsDescription
-	if f.Legacy {
-		settings, err = replicaSettings(ctx, client, tableName)
-		if err != nil {
-			return nil, err
-		}
-	}
+	// WCU auto scaling is read from Application Auto Scaling in every Region (a scalable
+	// target with a scaling policy), the one source: DescribeGlobalTableSettings reports
+	// the same targets, and a second source would only hide a reader that fails.
 	for _, r := range regions {
 		rf, err := gatherRegion(ctx, c, tableName, r)
 		if err != nil {
 			return nil, err
 		}
-		// DescribeGlobalTableSettings reports auto scaling too; either source suffices.
-		if s, ok := settings[r]; ok {
-			if autoScaled(s.ReplicaProvisionedWriteCapacityAutoScalingSettings) {
-				rf.WriteAutoScaling[""] = true
-			}
-			for _, gs := range s.ReplicaGlobalSecondaryIndexSettings {
-				if autoScaled(gs.ProvisionedWriteCapacityAutoScalingSettings) {
-					rf.WriteAutoScaling[aws.ToString(gs.IndexName)] = true
-				}
-			}
-		}
 		f.Regions = append(f.Regions, rf)
 	}
 	return f, nil
-}
-
-func autoScaled(s *types.AutoScalingSettingsDescription) bool {
-	return s != nil && !aws.ToBool(s.AutoScalingDisabled) && len(s.ScalingPolicies) > 0
-}
-
-func replicaSettings(ctx context.Context, client *dynamodb.Client, tableName string) (map[string]types.ReplicaSettingsDescription, error) {
-	out, err := client.DescribeGlobalTableSettings(ctx, &dynamodb.DescribeGlobalTableSettingsInput{GlobalTableName: aws.String(tableName)})
-	if err != nil {
-		return nil, readError(client.Options().Region, fmt.Errorf("describing global table settings of %s in %s: %w", tableName, client.Options().Region, err))
-	}
-	m := map[string]types.ReplicaSettingsDescription{}
-	for _, s := range out.ReplicaSettings {
-		m[aws.ToString(s.RegionName)] = s
-	}
-	return m, nil
 }
 
 func gatherRegion(ctx context.Context, c Clients, tableName, region string) (RegionFacts, error) {
