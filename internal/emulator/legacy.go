@@ -742,7 +742,22 @@ func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen i
 	s.backgroundWG.Add(1)
 	go func() {
 		defer s.backgroundWG.Done()
-		if !s.sleep(delay) {
+		// The guide says TableStatus is UPDATING during the upgrade and ACTIVE when it is
+		// complete; it does not say when DescribeTable's GlobalTableVersion changes. The
+		// second half of the upgrade is the in-between state a client must not take for
+		// the end: members already report 2019.11.21 (and DescribeGlobalTable no longer
+		// knows the table) while their TableStatus is still UPDATING.
+		if !s.sleep(delay / 2) {
+			return
+		}
+		s.mu.Lock()
+		if s.generation != gen {
+			s.mu.Unlock()
+			return
+		}
+		g.version = versionCurrent
+		s.mu.Unlock()
+		if !s.sleep(delay - delay/2) {
 			return
 		}
 		s.mu.Lock()
@@ -751,7 +766,6 @@ func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen i
 			return
 		}
 		g.upgrading = false
-		g.version = versionCurrent
 		st.State = "done"
 		st.FinishedAt = time.Now()
 	}()

@@ -859,3 +859,41 @@ func TestAccVersionUpgrade_remediationAutoScalingWithGSI(t *testing.T) {
 		}},
 	})
 }
+
+// The wait ends when every member is ACTIVE, not when the version first reads
+// 2019.11.21: the emulator's upgrade spends its second half reporting 2019.11.21 while
+// still UPDATING (and DescribeGlobalTable no longer knowing the table). With a 20 s
+// upgrade, polls 2 s, 4 s and 8 s apart are sure to see that state.
+//
+// Mutation check: making RegionStatus.Done (internal/upgrade/wait.go) ignore
+// TableStatus fails this test: the wait stops in the in-between state and the
+// verification reports "us-east-1 is UPDATING".
+func TestAccVersionUpgrade_waitsForActive(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	em := acctest.Emulator(t)
+	em.SetDelays(emulator.Delays{Upgrade: 20 * time.Second})
+	t.Cleanup(func() { em.SetDelays(emulator.Delays{Upgrade: acctest.TestDelays.Upgrade}) })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, 0) },
+			Config:    upgradeConfig(name, `  timeouts = { create = "2m" }`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+			},
+			Check: func(*terraform.State) error {
+				for _, region := range regions {
+					if table := describe(t, region, name); table.TableStatus != awstypes.TableStatusActive {
+						return fmt.Errorf("%s is %s when the upgrade resource says it is done", region, table.TableStatus)
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}

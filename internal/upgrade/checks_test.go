@@ -236,6 +236,14 @@ func TestProgress(t *testing.T) {
 	if err := Verify(p); err == nil || !strings.Contains(err.Error(), "us-east-1 is UPDATING") {
 		t.Errorf("Verify = %v", err)
 	}
+	// The in-between state of an upgrade: the version already reads 2019.11.21 and the
+	// replicas ACTIVE, but the member is still UPDATING. Not done.
+	// Mutation check: making RegionStatus.Done ignore TableStatus fails here.
+	p.Regions[1] = current("us-east-1", "eu-west-1")
+	p.Regions[1].TableStatus = "UPDATING"
+	if p.Done() {
+		t.Fatal("a member that reports 2019.11.21 but is still UPDATING is not done")
+	}
 	p.Regions[1] = current("us-east-1", "eu-west-1")
 	if !p.Done() {
 		t.Fatal("every member current and ACTIVE is done")
