@@ -216,7 +216,13 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 			tflog.Info(ctx, "remediating an upgrade prerequisite", map[string]any{"action": a.String()})
 			if err := upgrade.Remediate(ctx, r.meta.AWS, name, []upgrade.Action{a}); err != nil {
 				resp.Diagnostics.AddError(summary, fmt.Sprintf("Remediation failed: %s\n\nAlready done: %s. "+
-					"Fix the cause and run terraform apply again; the checks run again from the start.", err, orNone(done)))
+					"Fix the cause and run terraform apply again: the resource is tainted, and its replacement runs the "+
+					"checks again, does only what is left and keeps the list of what was done.", err, orNone(done)))
+				// Saved (tainted) so that the replacement remembers what was done.
+				plan.Remediations = stringList(done)
+				plan.Version = types.StringValue(ddb.VersionLegacy)
+				resp.Diagnostics.Append(plan.setPrerequisites(ctx, checks)...)
+				resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 				return
 			}
 			done = append(done, a.String())

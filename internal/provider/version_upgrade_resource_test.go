@@ -897,3 +897,55 @@ func TestAccVersionUpgrade_waitsForActive(t *testing.T) {
 		}},
 	})
 }
+
+// A remediation that fails half way stops the apply with what was already done; the
+// resource keeps it (tainted), and the next apply resumes: it does only what is left
+// and reports every remediation of both attempts.
+func TestAccVersionUpgrade_partialRemediationThenResume(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	enableTTL(t, "us-east-1", name, "expiresAt")
+	em := acctest.Emulator(t)
+	fault := em.AddFault(emulator.Fault{Operation: "UpdateTimeToLive", Region: "eu-west-1", Table: name, ErrorCode: "AccessDeniedException",
+		Message: "User: arn:aws:iam::123456789012:user/tf is not authorized to perform: dynamodb:UpdateTimeToLive"})
+	t.Cleanup(func() { em.RemoveFault(fault) })
+	config := upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"1m\" }")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ExpectError: errorText("Remediation failed: eu-west-1: enable TTL on attribute expiresAt", "AccessDeniedException",
+					"Already done: eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST); us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+			},
+			{
+				PreConfig: func() {
+					for _, region := range regions {
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModePayPerRequest {
+							t.Errorf("%s billing mode is %s: the first attempt switched it", region, mode)
+						}
+					}
+					checkStillLegacy(t, name, regions)
+					em.RemoveFault(fault)
+					acctest.ConsoleUpgrade(t, name, time.Second)
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(upgradeAddr, plancheck.ResourceActionReplace)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						knownvalue.StringExact("eu-west-1: enable TTL on attribute expiresAt"),
+					})),
+				},
+			},
+		},
+	})
+}
