@@ -362,16 +362,18 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, upgrade.CapacityMode(plan.RemediationCapacityMode.ValueString())); len(actions) > 0 {
-		lines := make([]string, 0, len(actions))
-		for _, a := range actions {
-			lines = append(lines, "- "+a.String())
-		}
 		resp.Diagnostics.AddWarning(fmt.Sprintf("remediate = true will change DynamoDB global table (%s)", name),
-			"These prerequisites fail:\n\n"+checksDetail(upgrade.Failed(checks), true)+
-				"\n\nApply fixes them first:\n"+strings.Join(lines, "\n"))
+			remediationWarning(facts, checks, actions))
 	}
 	resp.Diagnostics.AddWarning(fmt.Sprintf("the upgrade of DynamoDB global table (%s) needs an operator", name),
 		"After the prerequisites pass, apply waits while someone performs the upgrade in the console:\n\n"+upgrade.Instructions(facts))
+}
+
+// remediationWarning is the plan's account of what remediate = true will change, with
+// the side effects of each step.
+func remediationWarning(facts *upgrade.Facts, checks []upgrade.Check, actions []upgrade.Action) string {
+	return "These prerequisites fail:\n\n" + checksDetail(upgrade.Failed(checks), false) +
+		"\n\nApply fixes them first, Region by Region:\n" + upgrade.DescribeRemediation(facts, actions)
 }
 
 // finishCurrent completes a create for a table that is not legacy: already current

@@ -59,7 +59,15 @@ type RegionFacts struct {
 	// WriteAutoScaling tells, for the table ("") and each GSI (its name), whether WCU
 	// auto scaling (a scalable target with a scaling policy) is in place.
 	WriteAutoScaling map[string]bool
+	// WriteTargets holds the registered WCU scalable targets (with or without a policy)
+	// of the table ("") and each GSI, with their range.
+	WriteTargets map[string]UnitRange
+	// ReadAutoScaled lists the table ("") and GSIs with an RCU scalable target.
+	ReadAutoScaled []string
 }
+
+// UnitRange is a scalable target's minimum and maximum capacity.
+type UnitRange struct{ Min, Max int64 }
 
 // TTL is a table's Time to Live setting.
 type TTL struct {
@@ -254,6 +262,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 		BillingMode:      string(types.BillingModeProvisioned),
 		Encryption:       Encryption{Type: "DEFAULT"},
 		WriteAutoScaling: map[string]bool{},
+		WriteTargets:     map[string]UnitRange{},
 	}
 	for _, r := range table.Replicas {
 		rf.Replicas[aws.ToString(r.RegionName)] = string(r.ReplicaStatus)
@@ -331,8 +340,12 @@ func gatherAutoScaling(ctx context.Context, client *applicationautoscaling.Clien
 			return readError(rf.Region, fmt.Errorf("describing auto scaling targets of %s in %s: %w", tableName, rf.Region, err))
 		}
 		for _, t := range page.ScalableTargets {
+			id := aws.ToString(t.ResourceId)
 			if isWriteDimension(t.ScalableDimension) {
-				targets[aws.ToString(t.ResourceId)] = true
+				targets[id] = true
+				rf.WriteTargets[ids[id]] = UnitRange{int64(aws.ToInt32(t.MinCapacity)), int64(aws.ToInt32(t.MaxCapacity))}
+			} else if _, ok := ids[id]; ok {
+				rf.ReadAutoScaled = append(rf.ReadAutoScaled, ids[id])
 			}
 		}
 	}

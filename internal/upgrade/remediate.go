@@ -3,6 +3,7 @@ package upgrade
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -267,4 +268,53 @@ func waitTableActive(ctx context.Context, client *dynamodb.Client, tableName str
 		}
 		delay = min(delay*2, remediationPollMaxDelay)
 	}
+}
+
+// SideEffects says what a remediation step costs or loses beyond fixing its check,
+// from the facts gathered before it.
+func SideEffects(f *Facts, a Action) string {
+	r, _ := f.Region(a.Region)
+	switch a.Kind {
+	case ActionOnDemand:
+		var parts []string
+		units := fmt.Sprintf("%d RCU and %d WCU on the table", r.ReadUnits, r.WriteUnits)
+		if len(r.GSIs) > 0 {
+			units += " (and the indexes' own)"
+		}
+		parts = append(parts, "the bill changes from provisioned capacity ("+units+") to on-demand, paid per request")
+		if len(r.ReadAutoScaled) > 0 || len(r.WriteTargets) > 0 {
+			parts = append(parts, "the read and write auto scaling registered in "+a.Region+" no longer applies (on-demand tables do not scale)")
+		}
+		parts = append(parts, "the table stays on-demand after the upgrade; switch it back yourself (AWS limits how often a "+
+			"table may switch capacity mode in 24 hours)")
+		return strings.Join(parts, "; ")
+	case ActionProvisioned:
+		return fmt.Sprintf("the bill changes from on-demand to %d RCU and %d WCU provisioned on the table and on every index, "+
+			"paid for whether used or not; requests above that capacity are throttled until auto scaling raises it", a.ReadUnits, a.WriteUnits)
+	case ActionAutoScaling:
+		key := a.Index
+		if t, ok := r.WriteTargets[key]; ok {
+			return fmt.Sprintf("re-registers the existing WCU scalable target, changing its range from %d-%d to %d-%d units; "+
+				"auto scaling then changes the provisioned WCU within that range (and creates CloudWatch alarms)", t.Min, t.Max, a.MinUnits, a.MaxUnits)
+		}
+		return fmt.Sprintf("auto scaling then changes the provisioned WCU between %d and %d units, and the bill with it "+
+			"(it creates CloudWatch alarms and, if missing, the Application Auto Scaling service-linked role)", a.MinUnits, a.MaxUnits)
+	case ActionEnableTTL:
+		return fmt.Sprintf("%s starts deleting the items whose %s attribute is in the past, as the other Regions already do "+
+			"(deletes are not replicated by the legacy version)", a.Region, a.Attribute)
+	}
+	return ""
+}
+
+// DescribeRemediation renders the steps for a plan: one line per step, each followed
+// by its side effects.
+func DescribeRemediation(f *Facts, actions []Action) string {
+	lines := make([]string, 0, 2*len(actions))
+	for _, a := range actions {
+		lines = append(lines, "- "+a.String())
+		if s := SideEffects(f, a); s != "" {
+			lines = append(lines, "  Side effects: "+s+".")
+		}
+	}
+	return strings.Join(lines, "\n")
 }
