@@ -32,19 +32,19 @@ func TestRemediationWarning(t *testing.T) {
 	f := legacyFacts()
 	checks := upgrade.Evaluate(f, true)
 
-	onDemand := remediationWarning(f, checks, upgrade.PlanRemediation(f, checks, upgrade.CapacityOnDemand))
+	onDemand := remediationWarning(f, checks, upgrade.PlanRemediation(f, checks, upgrade.CapacityOnDemand), false)
 	for _, want := range []string{
 		"- eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)\n  Side effects: the bill changes from provisioned capacity (10 RCU and 5 WCU on the table (and the indexes' own)) to on-demand",
 		"- us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)\n  Side effects: the bill changes",
 		"the read and write auto scaling registered in us-east-1 no longer applies",
-		"the table stays on-demand after the upgrade",
+		"the table stays on-demand after the upgrade unless restore_capacity_mode = true",
 		"- eu-west-1: enable TTL on attribute expiresAt\n  Side effects: eu-west-1 starts deleting the items whose expiresAt attribute is in the past",
 	} {
 		if !strings.Contains(onDemand, want) {
 			t.Errorf("on-demand plan text lacks %q:\n%s", want, onDemand)
 		}
 	}
-	autoScaling := remediationWarning(f, checks, upgrade.PlanRemediation(f, checks, upgrade.CapacityAutoScaling))
+	autoScaling := remediationWarning(f, checks, upgrade.PlanRemediation(f, checks, upgrade.CapacityAutoScaling), false)
 	for _, want := range []string{
 		"- eu-west-1: register WCU auto scaling on the table (5 to 100 units, target 70% utilization)\n  Side effects: re-registers the existing WCU scalable target, changing its range from 2-20 to 5-100 units",
 		"- us-east-1: register WCU auto scaling on index byOwner (5 to 100 units, target 70% utilization)\n  Side effects: auto scaling then changes the provisioned WCU between 5 and 100 units",
@@ -52,6 +52,10 @@ func TestRemediationWarning(t *testing.T) {
 		if !strings.Contains(autoScaling, want) {
 			t.Errorf("auto scaling plan text lacks %q:\n%s", want, autoScaling)
 		}
+	}
+	restored := remediationWarning(f, checks, upgrade.PlanRemediation(f, checks, upgrade.CapacityOnDemand), true)
+	if want := "after the upgrade it is switched back to the provisioned capacity recorded before the switch"; !strings.Contains(restored, want) {
+		t.Errorf("plan text with restore_capacity_mode lacks %q:\n%s", want, restored)
 	}
 	for _, text := range []string{onDemand, autoScaling} {
 		if strings.Contains(text, "Set remediate = true") {

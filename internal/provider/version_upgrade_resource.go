@@ -97,6 +97,28 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Default:    stringdefault.StaticString(string(upgrade.CapacityOnDemand)),
 				Validators: []validator.String{stringvalidator.OneOf(upgrade.CapacityModes...)},
 			},
+			"restore_capacity_mode": schema.BoolAttribute{
+				MarkdownDescription: "After the upgrade, switch the Regions that `remediate` moved to on-demand back to " +
+					"provisioned capacity, with the read and write capacity of the table and of every GSI recorded before the " +
+					"switch (`capacity_before_remediation`). Auto scaling is not re-registered: check it afterwards. AWS " +
+					"limits how often a table may switch capacity mode in 24 hours. Only with `remediation_capacity_mode = " +
+					"\"PAY_PER_REQUEST\"`. Default `false`: the table stays on-demand.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"capacity_before_remediation": schema.ListNestedAttribute{
+				MarkdownDescription: "The provisioned capacity of each table and GSI that `remediate` switched to on-demand, " +
+					"recorded before the switch (empty when nothing was switched).",
+				Computed:      true,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"region":      schema.StringAttribute{MarkdownDescription: "Region.", Computed: true},
+					"index":       schema.StringAttribute{MarkdownDescription: "GSI name; empty for the table.", Computed: true},
+					"read_units":  schema.Int64Attribute{MarkdownDescription: "Provisioned read capacity units.", Computed: true},
+					"write_units": schema.Int64Attribute{MarkdownDescription: "Provisioned write capacity units.", Computed: true},
+				}},
+			},
 			"acknowledge_replication_attributes_removal": schema.BoolAttribute{
 				MarkdownDescription: "Must be `true`: confirms that no application depends on the `" +
 					strings.Join(upgrade.ReplicationAttributes, "`, `") + "` attributes, which the current version no longer writes.",
@@ -174,6 +196,7 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 	plan.ID = types.StringValue(name)
 	plan.Region = types.StringValue(region)
 	plan.Remediations = types.ListValueMust(types.StringType, nil)
+	plan.CapacityBeforeRemediation = types.ListValueMust(capacityType, nil)
 	plan.UpgradedAt = types.StringNull()
 
 	// The replacement of a tainted (timed-out) upgrade resumes it: it keeps what the
@@ -199,9 +222,14 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 	}
 	plan.FromVersion = types.StringValue(ddb.VersionLegacy)
 	var doneEarlier []string
+	var recorded []upgrade.Capacity
 	if resumed {
 		resp.Diagnostics.Append(earlier.Remediations.ElementsAs(ctx, &doneEarlier, false)...)
 		plan.Remediations = stringList(doneEarlier)
+		var diags diag.Diagnostics
+		recorded, diags = earlier.capacity(ctx)
+		resp.Diagnostics.Append(diags...)
+		resp.Diagnostics.Append(plan.setCapacity(ctx, recorded)...)
 	}
 
 	checks := upgrade.Evaluate(facts, plan.AcknowledgeReplicationAttributesRemoval.ValueBool())
@@ -211,6 +239,9 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, mode); len(actions) > 0 {
+		// Recorded before any switch, so that restore_capacity_mode can undo it.
+		recorded = append(recorded, upgrade.RecordCapacity(facts, actions)...)
+		resp.Diagnostics.Append(plan.setCapacity(ctx, recorded)...)
 		done := append([]string(nil), doneEarlier...)
 		for _, a := range actions {
 			tflog.Info(ctx, "remediating an upgrade prerequisite", map[string]any{"action": a.String()})
@@ -337,6 +368,11 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 
 	summary := fmt.Sprintf("upgrading DynamoDB global table (%s, %s)", name, region)
+	if plan.RestoreCapacityMode.ValueBool() && plan.RemediationCapacityMode.ValueString() != string(upgrade.CapacityOnDemand) {
+		resp.Diagnostics.AddAttributeError(path.Root("restore_capacity_mode"), summary,
+			"restore_capacity_mode = true restores what a switch to on-demand changed; it needs remediation_capacity_mode = \"PAY_PER_REQUEST\".")
+		return
+	}
 	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
 	var notGlobal *upgrade.NotGlobalError
 	switch {
@@ -363,7 +399,7 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, upgrade.CapacityMode(plan.RemediationCapacityMode.ValueString())); len(actions) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("remediate = true will change DynamoDB global table (%s)", name),
-			remediationWarning(facts, checks, actions))
+			remediationWarning(facts, checks, actions, plan.RestoreCapacityMode.ValueBool()))
 	}
 	resp.Diagnostics.AddWarning(fmt.Sprintf("the upgrade of DynamoDB global table (%s) needs an operator", name),
 		"After the prerequisites pass, apply waits while someone performs the upgrade in the console:\n\n"+upgrade.Instructions(facts))
@@ -371,9 +407,9 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 
 // remediationWarning is the plan's account of what remediate = true will change, with
 // the side effects of each step.
-func remediationWarning(facts *upgrade.Facts, checks []upgrade.Check, actions []upgrade.Action) string {
+func remediationWarning(facts *upgrade.Facts, checks []upgrade.Check, actions []upgrade.Action, restore bool) string {
 	return "These prerequisites fail:\n\n" + checksDetail(upgrade.Failed(checks), false) +
-		"\n\nApply fixes them first, Region by Region:\n" + upgrade.DescribeRemediation(facts, actions)
+		"\n\nApply fixes them first, Region by Region:\n" + upgrade.DescribeRemediation(facts, actions, restore)
 }
 
 // finishCurrent completes a create for a table that is not legacy: already current
@@ -389,6 +425,7 @@ func (r *versionUpgradeResource) finishCurrent(ctx context.Context, plan *versio
 	resp.Diagnostics.Append(plan.setPrerequisites(ctx, nil)...)
 	if earlier != nil {
 		plan.FromVersion, plan.Prerequisites, plan.Remediations = earlier.FromVersion, earlier.Prerequisites, earlier.Remediations
+		plan.CapacityBeforeRemediation = earlier.CapacityBeforeRemediation
 		plan.Version = types.StringValue(ddb.VersionLegacy)
 		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 		if resp.Diagnostics.HasError() {
@@ -425,6 +462,9 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	if plan.RestoreCapacityMode.ValueBool() {
+		r.restoreCapacity(ctx, plan, resp)
+	}
 	plan.Version = types.StringValue(ddb.VersionCurrent)
 	plan.UpgradedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	tflog.Info(ctx, "global table upgraded to version 2019.11.21", map[string]any{"members": progress.String()})
@@ -446,6 +486,28 @@ func (m *Meta) takeUpgrade(name, region string) (versionUpgradeModel, bool) {
 }
 
 func upgradeKey(name, region string) string { return region + "/" + name }
+
+// restoreCapacity switches the Regions that remediation moved to on-demand back to the
+// provisioned capacity recorded before. The upgrade is done by then, so a failure is a
+// warning that says what is left to do, not an error that would taint the upgrade.
+func (r *versionUpgradeResource) restoreCapacity(ctx context.Context, plan *versionUpgradeModel, resp *resource.CreateResponse) {
+	recorded, diags := plan.capacity(ctx)
+	resp.Diagnostics.Append(diags...)
+	if len(recorded) == 0 {
+		return
+	}
+	name := plan.GlobalTableName.ValueString()
+	done, err := upgrade.RestoreCapacity(ctx, r.meta.AWS, name, recorded)
+	var all []string
+	resp.Diagnostics.Append(plan.Remediations.ElementsAs(ctx, &all, false)...)
+	plan.Remediations = stringList(append(all, done...))
+	if err != nil {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("restoring the capacity mode of DynamoDB global table (%s)", name),
+			fmt.Sprintf("The upgrade is done, but switching back to provisioned capacity failed: %s\n\nThe capacity recorded "+
+				"before remediation is in capacity_before_remediation; switch the table back yourself (UpdateTable "+
+				"BillingMode PROVISIONED, or billing_mode in aws_dynamodb_table).", err))
+	}
+}
 
 func (r *versionUpgradeResource) region(v types.String) string {
 	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
@@ -541,8 +603,46 @@ type versionUpgradeModel struct {
 	Version                                 types.String   `tfsdk:"version"`
 	Prerequisites                           types.List     `tfsdk:"prerequisites"`
 	Remediations                            types.List     `tfsdk:"remediations"`
+	RestoreCapacityMode                     types.Bool     `tfsdk:"restore_capacity_mode"`
+	CapacityBeforeRemediation               types.List     `tfsdk:"capacity_before_remediation"`
 	UpgradedAt                              types.String   `tfsdk:"upgraded_at"`
 	Timeouts                                timeouts.Value `tfsdk:"timeouts"`
+}
+
+type capacityModel struct {
+	Region     types.String `tfsdk:"region"`
+	Index      types.String `tfsdk:"index"`
+	ReadUnits  types.Int64  `tfsdk:"read_units"`
+	WriteUnits types.Int64  `tfsdk:"write_units"`
+}
+
+var capacityType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"region": types.StringType, "index": types.StringType, "read_units": types.Int64Type, "write_units": types.Int64Type,
+}}
+
+func (m *versionUpgradeModel) setCapacity(ctx context.Context, caps []upgrade.Capacity) diag.Diagnostics {
+	out := make([]capacityModel, 0, len(caps))
+	for _, c := range caps {
+		out = append(out, capacityModel{Region: types.StringValue(c.Region), Index: types.StringValue(c.Index),
+			ReadUnits: types.Int64Value(c.ReadUnits), WriteUnits: types.Int64Value(c.WriteUnits)})
+	}
+	var diags diag.Diagnostics
+	m.CapacityBeforeRemediation, diags = types.ListValueFrom(ctx, capacityType, out)
+	return diags
+}
+
+func (m *versionUpgradeModel) capacity(ctx context.Context) ([]upgrade.Capacity, diag.Diagnostics) {
+	var in []capacityModel
+	if m.CapacityBeforeRemediation.IsNull() || m.CapacityBeforeRemediation.IsUnknown() {
+		return nil, nil
+	}
+	diags := m.CapacityBeforeRemediation.ElementsAs(ctx, &in, false)
+	out := make([]upgrade.Capacity, 0, len(in))
+	for _, c := range in {
+		out = append(out, upgrade.Capacity{Region: c.Region.ValueString(), Index: c.Index.ValueString(),
+			ReadUnits: c.ReadUnits.ValueInt64(), WriteUnits: c.WriteUnits.ValueInt64()})
+	}
+	return out, diags
 }
 
 type prerequisiteModel struct {

@@ -949,3 +949,60 @@ func TestAccVersionUpgrade_partialRemediationThenResume(t *testing.T) {
 		},
 	})
 }
+
+// restore_capacity_mode = true: remediation records each table's and index's
+// provisioned capacity, switches to on-demand for the upgrade, and switches back to the
+// recorded capacity once every member is current.
+func TestAccVersionUpgrade_restoreCapacityMode(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	for _, region := range regions {
+		addGSI(t, region, name, "byOwner", "owner")
+	}
+	capacity := func(region, index string) knownvalue.Check {
+		return knownvalue.ObjectExact(map[string]knownvalue.Check{
+			"region": knownvalue.StringExact(region), "index": knownvalue.StringExact(index),
+			"read_units": knownvalue.Int64Exact(5), "write_units": knownvalue.Int64Exact(5),
+		})
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      upgradeConfig(name, "  remediate = true\n  restore_capacity_mode = true\n  remediation_capacity_mode = \"AUTOSCALING\""),
+				PlanOnly:    true,
+				ExpectError: errorText("restore_capacity_mode = true restores what a switch to on-demand changed"),
+			},
+			{
+				PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+				Config:    upgradeConfig(name, "  remediate = true\n  restore_capacity_mode = true\n  timeouts = { create = \"1m\" }"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("capacity_before_remediation"), knownvalue.ListExact([]knownvalue.Check{
+						capacity("eu-west-1", ""), capacity("eu-west-1", "byOwner"), capacity("us-east-1", ""), capacity("us-east-1", "byOwner"),
+					})),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						0: knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						1: knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						2: knownvalue.StringExact("eu-west-1: restore provisioned capacity after the upgrade (table 5 RCU, 5 WCU; index byOwner 5 RCU, 5 WCU)"),
+					})),
+				},
+				Check: func(*terraform.State) error {
+					for _, region := range regions {
+						table := describe(t, region, name)
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModeProvisioned {
+							return fmt.Errorf("%s billing mode is %s after the restore", region, mode)
+						}
+						if w := aws.ToInt64(table.ProvisionedThroughput.WriteCapacityUnits); w != 5 {
+							return fmt.Errorf("%s table WCU = %d after the restore, want 5", region, w)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

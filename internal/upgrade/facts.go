@@ -93,6 +93,7 @@ type GSI struct {
 	Keys             []string // "customerId (HASH, S)", partition key first
 	Projection       string   // ALL, KEYS_ONLY, INCLUDE
 	NonKeyAttributes []string // sorted
+	ReadUnits        int64
 	WriteUnits       int64
 }
 
@@ -293,6 +294,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 			sort.Strings(gsi.NonKeyAttributes)
 		}
 		if g.ProvisionedThroughput != nil {
+			gsi.ReadUnits = aws.ToInt64(g.ProvisionedThroughput.ReadCapacityUnits)
 			gsi.WriteUnits = aws.ToInt64(g.ProvisionedThroughput.WriteCapacityUnits)
 		}
 		rf.GSIs = append(rf.GSIs, gsi)

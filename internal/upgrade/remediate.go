@@ -272,7 +272,8 @@ func waitTableActive(ctx context.Context, client *dynamodb.Client, tableName str
 
 // SideEffects says what a remediation step costs or loses beyond fixing its check,
 // from the facts gathered before it.
-func SideEffects(f *Facts, a Action) string {
+// restore tells whether the configuration restores the capacity mode after the upgrade.
+func SideEffects(f *Facts, a Action, restore bool) string {
 	r, _ := f.Region(a.Region)
 	switch a.Kind {
 	case ActionOnDemand:
@@ -285,8 +286,13 @@ func SideEffects(f *Facts, a Action) string {
 		if len(r.ReadAutoScaled) > 0 || len(r.WriteTargets) > 0 {
 			parts = append(parts, "the read and write auto scaling registered in "+a.Region+" no longer applies (on-demand tables do not scale)")
 		}
-		parts = append(parts, "the table stays on-demand after the upgrade; switch it back yourself (AWS limits how often a "+
-			"table may switch capacity mode in 24 hours)")
+		if restore {
+			parts = append(parts, "after the upgrade it is switched back to the provisioned capacity recorded before the "+
+				"switch (restore_capacity_mode), without auto scaling")
+		} else {
+			parts = append(parts, "the table stays on-demand after the upgrade unless restore_capacity_mode = true (AWS "+
+				"limits how often a table may switch capacity mode in 24 hours)")
+		}
 		return strings.Join(parts, "; ")
 	case ActionProvisioned:
 		return fmt.Sprintf("the bill changes from on-demand to %d RCU and %d WCU provisioned on the table and on every index, "+
@@ -308,11 +314,11 @@ func SideEffects(f *Facts, a Action) string {
 
 // DescribeRemediation renders the steps for a plan: one line per step, each followed
 // by its side effects.
-func DescribeRemediation(f *Facts, actions []Action) string {
+func DescribeRemediation(f *Facts, actions []Action, restore bool) string {
 	lines := make([]string, 0, 2*len(actions))
 	for _, a := range actions {
 		lines = append(lines, "- "+a.String())
-		if s := SideEffects(f, a); s != "" {
+		if s := SideEffects(f, a, restore); s != "" {
 			lines = append(lines, "  Side effects: "+s+".")
 		}
 	}
