@@ -1006,3 +1006,35 @@ func TestAccVersionUpgrade_restoreCapacityMode(t *testing.T) {
 		},
 	})
 }
+
+// A region that is unknown at plan time (it comes from another resource) plans, and
+// the checks run during apply.
+func TestAccVersionUpgrade_unknownRegion(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	config := acctest.ProviderConfig() + fmt.Sprintf(`
+resource "terraform_data" "region" {
+  input = "eu-west-1"
+}
+
+resource "ddbglobal_version_upgrade" "test" {
+  global_table_name                          = %q
+  region                                     = terraform_data.region.output
+  acknowledge_replication_attributes_removal = true
+  timeouts = { create = "1m" }
+}
+`, name)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("region"), knownvalue.StringExact("eu-west-1")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+			},
+		}},
+	})
+}

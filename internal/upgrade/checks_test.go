@@ -299,6 +299,25 @@ func TestInstructions(t *testing.T) {
 	}
 }
 
+// The console link and the policy follow the table's partition.
+func TestInstructionsPartitions(t *testing.T) {
+	for _, tc := range []struct{ partition, region, url string }{
+		{"aws", "us-east-1", "https://us-east-1.console.aws.amazon.com/dynamodbv2/home?region=us-east-1#tables"},
+		{"aws-cn", "cn-north-1", "https://console.amazonaws.cn/dynamodbv2/home?region=cn-north-1#tables"},
+		{"aws-us-gov", "us-gov-west-1", "https://console.amazonaws-us-gov.com/dynamodbv2/home?region=us-gov-west-1#tables"},
+	} {
+		m := member(tc.region)
+		m.ARN = "arn:" + tc.partition + ":dynamodb:" + tc.region + ":111122223333:table/Music"
+		text := Instructions(facts(m))
+		if !strings.Contains(text, tc.url) {
+			t.Errorf("%s: instructions lack %s:\n%s", tc.partition, tc.url, text)
+		}
+		if want := `"arn:` + tc.partition + `:dynamodb::111122223333:global-table/Music"`; !strings.Contains(text, want) {
+			t.Errorf("%s: policy lacks %s", tc.partition, want)
+		}
+	}
+}
+
 func TestWaitOptionsDefaults(t *testing.T) {
 	if DefaultPollMinDelay >= DefaultPollMaxDelay || DefaultPollMaxDelay > time.Minute {
 		t.Error("poll delays must grow to a cap of at most a minute")
