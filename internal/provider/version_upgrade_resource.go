@@ -203,7 +203,7 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 	// first attempt recorded.
 	earlier, resumed := r.meta.takeUpgrade(name, region)
 
-	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
+	facts, err := upgrade.GatherDuringUpgrade(ctx, r.meta.AWS, name, region, max(r.pollMin, upgrade.DefaultPollMinDelay))
 	if err != nil {
 		if resumed {
 			r.meta.keepUpgrade(earlier)
@@ -376,6 +376,11 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
 	var notGlobal *upgrade.NotGlobalError
 	switch {
+	case errors.As(err, &notGlobal) && notGlobal.UpgradeUnderWay():
+		resp.Diagnostics.AddWarning(summary+": prerequisites not checked during plan", fmt.Sprintf("Table %q in %s "+
+			"is %s and reports version %q but lists no replicas yet: an upgrade seems to be under way. Apply waits "+
+			"until the members are listed.", name, region, notGlobal.TableStatus, notGlobal.Version))
+		return
 	case errors.As(err, &notGlobal):
 		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return

@@ -783,7 +783,7 @@ func TestAccVersionUpgrade_waitFailsFast(t *testing.T) {
 	regions := []string{"us-east-1", "eu-west-1"}
 	cases := []struct{ region, status, want string }{
 		{"us-east-1", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "us-east-1 reports INACCESSIBLE_ENCRYPTION_CREDENTIALS"},
-		{"eu-west-1", "REGION_DISABLED", "us-east-1 lists replica eu-west-1 as REGION_DISABLED"},
+		{"eu-west-1", "REGION_DISABLED", "the legacy replication group lists eu-west-1 as REGION_DISABLED"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.status, func(t *testing.T) {

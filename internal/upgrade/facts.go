@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -146,6 +147,15 @@ func (f *Facts) RegionNames() []string {
 // with replicas.
 type NotGlobalError struct {
 	TableName, Region string
+	// TableStatus and Version are what DescribeTable reported.
+	TableStatus, Version string
+}
+
+// UpgradeUnderWay reports whether the table looks like a member in the middle of an
+// upgrade: DescribeGlobalTable no longer knows it, but DescribeTable does not list its
+// replicas yet while it is UPDATING or already reports 2019.11.21.
+func (e *NotGlobalError) UpgradeUnderWay() bool {
+	return e.TableStatus == string(types.TableStatusUpdating) || e.Version == ddb.VersionCurrent
 }
 
 func (e *NotGlobalError) Error() string {
@@ -200,6 +210,34 @@ func readError(region string, err error) error {
 	return &ReadError{Region: region, Action: action, Err: err}
 }
 
+// updatingOnlyLimit bounds how long GatherDuringUpgrade waits for a table that is
+// UPDATING without reporting a version.
+const updatingOnlyLimit = 10 * time.Minute
+
+// GatherDuringUpgrade is Gather that waits out the in-between states of an upgrade
+// (see NotGlobalError.UpgradeUnderWay), polling until the members are listed or ctx ends.
+//
+// A table that is only UPDATING, with no version, may also be a plain table being
+// changed: that case is waited out for at most updatingOnlyLimit.
+func GatherDuringUpgrade(ctx context.Context, c Clients, tableName, region string, delay time.Duration) (*Facts, error) {
+	start := time.Now()
+	for {
+		f, err := Gather(ctx, c, tableName, region)
+		var ng *NotGlobalError
+		if !errors.As(err, &ng) || !ng.UpgradeUnderWay() {
+			return f, err
+		}
+		if ng.Version != ddb.VersionCurrent && time.Since(start) > updatingOnlyLimit {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+	}
+}
+
 // Gather describes the global table from region: its members (DescribeGlobalTable for
 // a legacy table, DescribeTable's Replicas[] otherwise) and, in every member Region,
 // the table, its TTL and its write capacity auto scaling.
@@ -224,7 +262,7 @@ func Gather(ctx context.Context, c Clients, tableName, region string) (*Facts, e
 			return nil, readError(region, err)
 		}
 		if len(table.Replicas) == 0 {
-			return nil, &NotGlobalError{TableName: tableName, Region: region}
+			return nil, &NotGlobalError{TableName: tableName, Region: region, TableStatus: string(table.TableStatus), Version: aws.ToString(table.GlobalTableVersion)}
 		}
 		regions = append(regions, region)
 		for _, r := range table.Replicas {

@@ -118,6 +118,11 @@ func (p Progress) Stuck() error {
 			problems = append(problems, msg+" ("+advice+")")
 		}
 	}
+	for _, m := range p.Members {
+		if advice, ok := stuckStatuses[p.Legacy[m]]; ok {
+			problems = append(problems, fmt.Sprintf("the legacy replication group lists %s as %s (%s)", m, p.Legacy[m], advice))
+		}
+	}
 	if len(problems) == 0 {
 		return nil
 	}
@@ -128,6 +133,9 @@ func (p Progress) Stuck() error {
 type Progress struct {
 	Members []string
 	Regions []RegionStatus
+	// Legacy holds, while DescribeGlobalTable still knows the table, the ReplicaStatus it
+	// reports for each member (DescribeTable lists no replicas for a legacy member).
+	Legacy map[string]string
 }
 
 // Done reports whether every member has finished.
@@ -145,7 +153,17 @@ func (p Progress) String() string {
 	for _, s := range p.Regions {
 		parts = append(parts, s.String())
 	}
-	return strings.Join(parts, ", ")
+	out := strings.Join(parts, ", ")
+	if len(p.Legacy) > 0 {
+		members := make([]string, 0, len(p.Legacy))
+		for _, m := range p.Members {
+			if st, ok := p.Legacy[m]; ok {
+				members = append(members, m+" "+st)
+			}
+		}
+		out += "; legacy replication group: " + strings.Join(members, ", ")
+	}
+	return out
 }
 
 // Poll describes the table in every member Region once.
@@ -166,6 +184,23 @@ func Poll(ctx context.Context, c Clients, tableName string, members []string) (P
 			}
 		}
 		p.Regions = append(p.Regions, s)
+	}
+	if len(p.Members) > 0 {
+		// Until the upgrade gets there, only DescribeGlobalTable reports member statuses.
+		g, err := ddb.FindLegacyGlobalTable(ctx, c.DynamoDB(p.Members[0]), tableName)
+		if err != nil && !ddb.IsNotFound(err) {
+			return p, err
+		}
+		if g != nil {
+			p.Legacy = map[string]string{}
+			for _, r := range g.ReplicationGroup {
+				st := string(r.ReplicaStatus)
+				if st == "" {
+					st = string(types.ReplicaStatusActive)
+				}
+				p.Legacy[aws.ToString(r.RegionName)] = st
+			}
+		}
 	}
 	return p, nil
 }
