@@ -87,10 +87,12 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Default:  booldefault.StaticBool(false),
 			},
 			"remediation_capacity_mode": schema.StringAttribute{
-				MarkdownDescription: "How `remediate` fixes replicas with provisioned writes and no WCU auto scaling: " +
-					"`PAY_PER_REQUEST` switches them to on-demand (AWS recommends on-demand during the upgrade, since auto " +
-					"scaling does not adjust capacity while it runs); `AUTOSCALING` registers WCU auto scaling on the table " +
-					"and every GSI (from the current WCU up to ten times as much, target 70% utilization). One of " +
+				MarkdownDescription: "How `remediate` brings the whole table to one capacity mode, as AWS requires (WCU " +
+					"auto scaling on every replica, or on-demand on every replica): `PAY_PER_REQUEST` switches every " +
+					"provisioned Region to on-demand (AWS recommends on-demand during the upgrade, since auto scaling does not " +
+					"adjust capacity while it runs); `AUTOSCALING` switches on-demand Regions to provisioned capacity (that of " +
+					"the provisioned Region with the most WCU) and registers WCU auto scaling on the table and every GSI where " +
+					"it is missing (from the current WCU up to ten times as much, target 70% utilization). One of " +
 					enumList(upgrade.CapacityModes) + ". Default `" + string(upgrade.CapacityOnDemand) + "`.",
 				Optional:   true,
 				Computed:   true,
