@@ -642,7 +642,8 @@ func encryptionKind(m *tableMeta) string {
 	switch {
 	case m == nil || m.SSE == nil || m.SSE.SSEType != "KMS":
 		return "key owned by DynamoDB"
-	case m.SSE.KMSMasterKeyID == "" || strings.HasSuffix(m.SSE.KMSMasterKeyID, "alias/aws/dynamodb"):
+	case m.SSE.KMSMasterKeyID == "" || strings.HasSuffix(m.SSE.KMSMasterKeyID, "alias/aws/dynamodb") ||
+		strings.HasSuffix(m.SSE.KMSMasterKeyID, ":key/"+awsManagedKeyID):
 		return "AWS managed key aws/dynamodb"
 	}
 	return "customer managed key"

@@ -146,8 +146,18 @@ func TestAccVersionUpgrade_prerequisiteFailsAtPlan(t *testing.T) {
 		},
 		"encryption": {
 			setup: func(t *testing.T, name string) { enableKMS(t, "eu-west-1", name) },
-			want:  "Encryption at rest: KMS key arn:aws:kms:eu-west-1:",
+			want:  "Encryption at rest: AWS managed KMS key (aws/dynamodb) arn:aws:kms:eu-west-1:",
 			want2: "in eu-west-1; owned by DynamoDB (default) in us-east-1",
+		},
+		// KMS in both Regions is not enough: the AWS managed key in one Region and a
+		// customer managed key in the other are different encryption settings.
+		"encryption key kind": {
+			setup: func(t *testing.T, name string) {
+				enableKMS(t, "us-east-1", name)
+				enableKMSKey(t, "eu-west-1", name, "arn:aws:kms:eu-west-1:"+emulator.AccountID+":key/11111111-2222-3333-4444-555555555555")
+			},
+			want:  "Encryption at rest: customer managed KMS key arn:aws:kms:eu-west-1:",
+			want2: "in eu-west-1; AWS managed KMS key (aws/dynamodb) arn:aws:kms:us-east-1:",
 		},
 		"capacity": {
 			provisioned: true,
@@ -545,6 +555,16 @@ func enableKMS(t *testing.T, region, name string) {
 		SSESpecification: &awstypes.SSESpecification{Enabled: aws.Bool(true), SSEType: awstypes.SSETypeKms},
 	}); err != nil {
 		t.Fatalf("enabling KMS encryption on %s in %s: %v", name, region, err)
+	}
+}
+
+func enableKMSKey(t *testing.T, region, name, key string) {
+	t.Helper()
+	if _, err := acctest.DynamoDB(t, region).UpdateTable(context.Background(), &dynamodb.UpdateTableInput{
+		TableName:        aws.String(name),
+		SSESpecification: &awstypes.SSESpecification{Enabled: aws.Bool(true), SSEType: awstypes.SSETypeKms, KMSMasterKeyId: aws.String(key)},
+	}); err != nil {
+		t.Fatalf("enabling KMS encryption with %s on %s in %s: %v", key, name, region, err)
 	}
 }
 

@@ -147,12 +147,13 @@ func checkGSI(f *Facts) Check {
 
 func checkEncryption(f *Facts) Check {
 	c := Check{Name: CheckEncryption, Title: "Encryption at rest"}
-	// KMS keys are regional, so the type is what must match; the keys are listed.
-	_, c.Passed = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.Type })
+	// KMS keys are regional, so the kind of key is what must match (owned by DynamoDB,
+	// the AWS managed key, a customer managed key); the keys are listed.
+	_, c.Passed = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.Kind() })
 	c.Detail, _ = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.String() })
 	if !c.Passed {
-		c.Guidance = "Use the same kind of encryption at rest in every Region (the key owned by DynamoDB, or a KMS key " +
-			"in each Region): UpdateTable SSESpecification in the Regions that differ, or server_side_encryption " +
+		c.Guidance = "Use the same kind of encryption at rest in every Region (the key owned by DynamoDB, the AWS " +
+			"managed key aws/dynamodb, or a customer managed KMS key in each Region): UpdateTable SSESpecification in the Regions that differ, or server_side_encryption " +
 			"in their aws_dynamodb_table, then run again. Encryption is never changed for you."
 	}
 	return c

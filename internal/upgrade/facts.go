@@ -22,6 +22,7 @@ import (
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
@@ -31,6 +32,7 @@ import (
 type Clients interface {
 	DynamoDB(region string) *dynamodb.Client
 	AutoScaling(region string) *applicationautoscaling.Client
+	KMS(region string) *kms.Client
 }
 
 // Facts is what the members of a global table report, the input of every check.
@@ -112,16 +114,30 @@ type Encryption struct {
 	// Type is DEFAULT (a key owned by DynamoDB) or KMS.
 	Type   string
 	KeyARN string
+	// Manager is, for a KMS key, AWS (the AWS managed key aws/dynamodb) or CUSTOMER, as
+	// KMS DescribeKey reports it; empty when it could not be read.
+	Manager string
 }
 
+// Kind is what the encryption check compares across Regions: the kind of key (KMS keys
+// are regional, so their ARNs always differ).
+func (e Encryption) Kind() string { return e.Type + "/" + e.Manager }
+
 func (e Encryption) String() string {
-	if e.Type == "KMS" {
-		if e.KeyARN == "" {
-			return "KMS"
-		}
-		return "KMS key " + e.KeyARN
+	if e.Type != "KMS" {
+		return "owned by DynamoDB (default)"
 	}
-	return "owned by DynamoDB (default)"
+	kind := "KMS key"
+	switch e.Manager {
+	case "AWS":
+		kind = "AWS managed KMS key (aws/dynamodb)"
+	case "CUSTOMER":
+		kind = "customer managed KMS key"
+	}
+	if e.KeyARN == "" {
+		return kind
+	}
+	return kind + " " + e.KeyARN
 }
 
 // Region returns the facts of one member Region.
@@ -315,6 +331,12 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 	}
 	if sse := table.SSEDescription; sse != nil && (sse.Status == types.SSEStatusEnabled || sse.Status == types.SSEStatusEnabling || sse.Status == types.SSEStatusUpdating) {
 		rf.Encryption = Encryption{Type: string(sse.SSEType), KeyARN: aws.ToString(sse.KMSMasterKeyArn)}
+		if rf.Encryption.Type == "KMS" && rf.Encryption.KeyARN != "" {
+			// Without kms:DescribeKey the kind stays unknown and only the type is compared.
+			if out, err := c.KMS(region).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: sse.KMSMasterKeyArn}); err == nil && out.KeyMetadata != nil {
+				rf.Encryption.Manager = string(out.KeyMetadata.KeyManager)
+			}
+		}
 	}
 	attrTypes := map[string]string{}
 	for _, a := range table.AttributeDefinitions {
