@@ -248,10 +248,17 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 	if g == nil || g.members[region] == nil {
 		return
 	}
-	table["GlobalTableVersion"], _ = json.Marshal(g.version)
 	if st := g.tableStatusLocked(region); st != "" {
 		table["TableStatus"], _ = json.Marshal(st)
 	}
+	if g.version == versionLegacy {
+		// AWS documents GlobalTableVersion and Replicas[] in DescribeTable for version
+		// 2019.11.21 replicas only; a legacy member is known by DescribeGlobalTable
+		// ("Determining the version of a global table", DynamoDB developer guide,
+		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_versions.html#globaltables.DetermineVersion).
+		return
+	}
+	table["GlobalTableVersion"], _ = json.Marshal(g.version)
 	replicas := []map[string]any{}
 	for _, r := range g.sortedMembers() {
 		if r.region == region {

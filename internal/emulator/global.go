@@ -94,6 +94,8 @@ func (g *group) tableStatusLocked(region string) string {
 		return ""
 	case m.status == statusCreating || m.status == statusDeleting:
 		return m.status
+	case memberOwnTableStatus(m) != "":
+		return m.status
 	case g.upgrading || g.busyLocked():
 		return statusUpdating
 	}

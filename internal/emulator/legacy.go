@@ -514,6 +514,28 @@ type UpgradeStatus struct {
 }
 
 // CheckUpgrade runs the console's prerequisite checks for a legacy global table.
+//
+// The rules are those of the DynamoDB guide's "Upgrade prerequisites" (Upgrading
+// global tables to version 2019.11.21, shared/seeds/002_e4e99debba4ed66a.txt;
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_upgrade.html):
+//   - "Time to Live (TTL) settings on replicas are consistent across Regions": the
+//     status and the attribute, compared Region by Region.
+//   - "Global secondary index (GSI) definitions on replicas are consistent across
+//     Regions": names, key schemas and projections.
+//   - "Encryption at rest settings on replicas are consistent across Regions": the kind
+//     of key (owned by DynamoDB, the AWS managed key aws/dynamodb, or a customer
+//     managed key); KMS keys are regional, so their ARNs always differ.
+//   - "DynamoDB auto scaling is enabled for WCUs for all replicas, or on-demand
+//     capacity mode is enabled for all replicas": one mode for the whole table. A
+//     replica's auto scaling covers its table and every GSI ("It is important that the
+//     replica tables and secondary indexes in your global table have identical write
+//     capacity settings", Best practices and requirements for managing global tables,
+//     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables_reqs_bestpractices.html),
+//     and "enabled" is what DescribeGlobalTableSettings reports as auto scaling that is
+//     not disabled: a scalable target with a scaling policy.
+//
+// The fifth prerequisite (no application needs the aws:rep:* attributes) is the
+// operator's to agree to in the console's dialog, so it is not checked here.
 func (s *Server) CheckUpgrade(ctx context.Context, table string) ([]Prerequisite, error) {
 	req := &request{ctx: ctx}
 	s.mu.Lock()
@@ -531,7 +553,7 @@ func (s *Server) CheckUpgrade(ctx context.Context, table string) ([]Prerequisite
 	ttl := map[string]string{}
 	gsi := map[string]string{}
 	sse := map[string]string{}
-	var capacityFails []string
+	capacity := map[string]string{}
 	for _, r := range regions {
 		t, e := s.describeLocal(req, r, table)
 		if e != nil {
@@ -554,26 +576,77 @@ func (s *Server) CheckUpgrade(ctx context.Context, table string) ([]Prerequisite
 		}
 		gsi[r] = gsiSignature(t)
 		s.mu.Lock()
-		if m := s.meta[tableKey{r, table}]; m != nil && m.SSE != nil {
-			sse[r] = m.SSE.SSEType
-		} else {
-			sse[r] = "DEFAULT"
-		}
-		if t.billingMode() != "PAY_PER_REQUEST" && !s.writeAutoScaledLocked(r, t) {
-			capacityFails = append(capacityFails, r)
-		}
+		sse[r] = encryptionKind(s.meta[tableKey{r, table}])
+		capacity[r] = s.writeCapacityModeLocked(r, t)
 		s.mu.Unlock()
 	}
-	checks := []Prerequisite{
+	return []Prerequisite{
 		consistent("ttl", "TTL settings", ttl),
 		consistent("gsi", "global secondary index definitions", gsi),
 		consistent("encryption", "encryption at rest", sse),
+		capacityPrerequisite(capacity),
+	}, nil
+}
+
+// Write capacity modes of one replica, as the capacity prerequisite sees them.
+const (
+	capacityOnDemand    = "on-demand"
+	capacityAutoScaling = "provisioned with WCU auto scaling"
+)
+
+// writeCapacityModeLocked classifies a replica: on-demand, provisioned with WCU auto
+// scaling on the table and every GSI, or provisioned without it (naming where).
+func (s *Server) writeCapacityModeLocked(region string, t *tableDesc) string {
+	if t.billingMode() == "PAY_PER_REQUEST" {
+		return capacityOnDemand
 	}
-	capCheck := Prerequisite{Name: "capacity", Passed: len(capacityFails) == 0, Detail: "every replica is on-demand or has write capacity auto scaling"}
-	if !capCheck.Passed {
-		capCheck.Detail = "write capacity is provisioned without auto scaling (table and every GSI need a WCU scalable target and policy) in: " + strings.Join(capacityFails, ", ")
+	var missing []string
+	if k := (targetKey{region, "table/" + t.TableName, "dynamodb:table:WriteCapacityUnits"}); s.targets[k] == nil || !s.hasPolicyLocked(k) {
+		missing = append(missing, "table")
 	}
-	return append(checks, capCheck), nil
+	for _, gi := range t.GlobalSecondaryIndexes {
+		k := targetKey{region, "table/" + t.TableName + "/index/" + gi.IndexName, "dynamodb:index:WriteCapacityUnits"}
+		if s.targets[k] == nil || !s.hasPolicyLocked(k) {
+			missing = append(missing, "index "+gi.IndexName)
+		}
+	}
+	if len(missing) == 0 {
+		return capacityAutoScaling
+	}
+	return "provisioned without WCU auto scaling on " + strings.Join(missing, ", ")
+}
+
+// capacityPrerequisite passes when every replica is on-demand or every replica is
+// provisioned with WCU auto scaling.
+func capacityPrerequisite(byRegion map[string]string) Prerequisite {
+	modes := map[string]bool{}
+	for _, m := range byRegion {
+		modes[m] = true
+	}
+	if len(modes) == 1 && (modes[capacityOnDemand] || modes[capacityAutoScaling]) {
+		for m := range modes {
+			return Prerequisite{Name: "capacity", Passed: true, Detail: "every replica is " + m}
+		}
+	}
+	var parts []string
+	for r, m := range byRegion {
+		parts = append(parts, r+": "+m)
+	}
+	sort.Strings(parts)
+	return Prerequisite{Name: "capacity", Detail: "WCU auto scaling must be enabled on all replicas (tables and GSIs), " +
+		"or on-demand capacity on all replicas (" + strings.Join(parts, " | ") + ")"}
+}
+
+// encryptionKind names the kind of key that encrypts a table at rest.
+func encryptionKind(m *tableMeta) string {
+	switch {
+	case m == nil || m.SSE == nil || m.SSE.SSEType != "KMS":
+		return "key owned by DynamoDB"
+	case m.SSE.KMSMasterKeyID == "" || strings.HasSuffix(m.SSE.KMSMasterKeyID, "alias/aws/dynamodb") ||
+		strings.HasSuffix(m.SSE.KMSMasterKeyID, ":key/"+awsManagedKeyID):
+		return "AWS managed key aws/dynamodb"
+	}
+	return "customer managed key"
 }
 
 func consistent(name, what string, byRegion map[string]string) Prerequisite {
@@ -670,7 +743,22 @@ func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen i
 	s.backgroundWG.Add(1)
 	go func() {
 		defer s.backgroundWG.Done()
-		if !s.sleep(delay) {
+		// The guide says TableStatus is UPDATING during the upgrade and ACTIVE when it is
+		// complete; it does not say when DescribeTable's GlobalTableVersion changes. The
+		// second half of the upgrade is the in-between state a client must not take for
+		// the end: members already report 2019.11.21 (and DescribeGlobalTable no longer
+		// knows the table) while their TableStatus is still UPDATING.
+		if !s.sleep(delay / 2) {
+			return
+		}
+		s.mu.Lock()
+		if s.generation != gen {
+			s.mu.Unlock()
+			return
+		}
+		g.version = versionCurrent
+		s.mu.Unlock()
+		if !s.sleep(delay - delay/2) {
 			return
 		}
 		s.mu.Lock()
@@ -679,7 +767,6 @@ func (s *Server) startUpgrade(ctx context.Context, table string, g *group, gen i
 			return
 		}
 		g.upgrading = false
-		g.version = versionCurrent
 		st.State = "done"
 		st.FinishedAt = time.Now()
 	}()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
@@ -71,8 +73,10 @@ func TestLegacyCreateRules(t *testing.T) {
 	if err != nil || len(list.GlobalTables) != 1 || aws.ToString(list.GlobalTables[0].GlobalTableName) != "okay" {
 		t.Fatalf("ListGlobalTables: %+v %v", list, err)
 	}
-	if v := aws.ToString(describe(t, ctx, east, "okay").GlobalTableVersion); v != "2017.11.29" {
-		t.Fatalf("legacy member GlobalTableVersion = %q", v)
+	// DescribeTable shows a legacy member as AWS documents it: no GlobalTableVersion and
+	// no Replicas[] (those belong to 2019.11.21 replicas).
+	if d := describe(t, ctx, east, "okay"); d.GlobalTableVersion != nil || len(d.Replicas) != 0 {
+		t.Fatalf("legacy member GlobalTableVersion = %q, Replicas = %+v", aws.ToString(d.GlobalTableVersion), d.Replicas)
 	}
 	// A legacy table is refused by ReplicaUpdates.
 	_, err = east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("okay"),
@@ -286,4 +290,74 @@ func TestLegacyOnDemandRemediation(t *testing.T) {
 	// Settings of a table that is not a legacy global table: GlobalTableNotFoundException.
 	_, err = east.DescribeGlobalTableSettings(ctx, &dynamodb.DescribeGlobalTableSettingsInput{GlobalTableName: aws.String("none")})
 	wantCode(t, err, "GlobalTableNotFoundException", "")
+}
+
+// The console's capacity prerequisite is one mode for the whole table: WCU auto
+// scaling on every replica (table and GSIs) or on-demand on every replica. A table
+// that is on-demand in one Region and auto scaled in the other is refused, although
+// each Region would be fine on its own; so is a provisioned GSI without auto scaling.
+func TestUpgradeCapacityOneModeForTheWholeTable(t *testing.T) {
+	ctx := fresh(t)
+	east, west := ddbIn("us-east-1"), ddbIn("eu-west-1")
+	for _, r := range legacyRegions {
+		createTable(t, ctx, ddbIn(r), "mix", false, withStream(types.StreamViewTypeNewAndOldImages), func(in *dynamodb.CreateTableInput) {
+			in.BillingMode = types.BillingModeProvisioned
+			in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+		})
+	}
+	if _, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("mix"),
+		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	registerWriteAutoScaling(t, ctx, "us-east-1", "table/mix", aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
+	if _, err := west.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("mix"), BillingMode: types.BillingModePayPerRequest}); err != nil {
+		t.Fatal(err)
+	}
+	capacity := func() emulator.Prerequisite {
+		checks, err := srv.CheckUpgrade(ctx, "mix")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range checks {
+			if c.Name == "capacity" {
+				return c
+			}
+		}
+		t.Fatalf("no capacity check in %+v", checks)
+		return emulator.Prerequisite{}
+	}
+	if c := capacity(); c.Passed || !strings.Contains(c.Detail, "eu-west-1: on-demand") || !strings.Contains(c.Detail, "us-east-1: provisioned with WCU auto scaling") {
+		t.Fatalf("on-demand in one Region and auto scaling in the other must be refused with both named: %+v", c)
+	}
+	err := srv.UpdateVersion(ctx, "mix", 0)
+	var refused *emulator.UpgradeRefusedError
+	if !errors.As(err, &refused) || len(refused.Failed) != 1 || refused.Failed[0].Name != "capacity" {
+		t.Fatalf("want a refusal for capacity only, got %v", err)
+	}
+	// Both Regions on-demand: one mode, accepted.
+	if _, err := east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("mix"), BillingMode: types.BillingModePayPerRequest}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "east ACTIVE", func() (bool, string) {
+		td := describe(t, ctx, east, "mix")
+		return td.TableStatus == types.TableStatusActive, string(td.TableStatus)
+	})
+	if c := capacity(); !c.Passed {
+		t.Fatalf("on-demand everywhere must pass: %+v", c)
+	}
+}
+
+func registerWriteAutoScaling(t *testing.T, ctx context.Context, region, id string, dim aastypes.ScalableDimension) {
+	t.Helper()
+	as := scalingIn(region)
+	if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(50)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, PolicyName: aws.String("wcu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBWriteCapacityUtilization}}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	awsbase "github.com/hashicorp/aws-sdk-go-base/v2"
@@ -43,6 +44,10 @@ type Meta struct {
 	TableLocks *ddb.KeyedMutex
 	// DefaultTags are the provider block's default_tags, merged into every replica's tags.
 	DefaultTags map[string]string
+	// upgrades carries what a tainted ddbglobal_version_upgrade recorded (keyed by table
+	// and Region) from its Delete to the Create of its replacement, which Terraform
+	// runs in the same apply and the same provider process.
+	upgrades sync.Map
 }
 
 // describeCacheTTL is how long a DescribeTable result is shared: long enough to cover

@@ -65,7 +65,8 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"capacity and TTL when `remediate = true`, tells the operator exactly what to do in the console (a warning " +
 			"and an INFO log line), then waits until every member reports 2019.11.21 and `ACTIVE`, and verifies the " +
 			"result. A table that is already current succeeds at once. If the wait times out, the resource is tainted: " +
-			"run `terraform apply` again and it resumes waiting. Destroying it only removes it from the state.",
+			"run `terraform apply` again and its replacement resumes waiting, keeping the `from_version`, `prerequisites` " +
+			"and `remediations` recorded by the first attempt. Destroying it only removes it from the state.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The global table name.",
@@ -94,15 +95,39 @@ func (r *versionUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 				Default:  booldefault.StaticBool(false),
 			},
 			"remediation_capacity_mode": schema.StringAttribute{
-				MarkdownDescription: "How `remediate` fixes replicas with provisioned writes and no WCU auto scaling: " +
-					"`PAY_PER_REQUEST` switches them to on-demand (AWS recommends on-demand during the upgrade, since auto " +
-					"scaling does not adjust capacity while it runs); `AUTOSCALING` registers WCU auto scaling on the table " +
-					"and every GSI (from the current WCU up to ten times as much, target 70% utilization). One of " +
+				MarkdownDescription: "How `remediate` brings the whole table to one capacity mode, as AWS requires (WCU " +
+					"auto scaling on every replica, or on-demand on every replica): `PAY_PER_REQUEST` switches every " +
+					"provisioned Region to on-demand (AWS recommends on-demand during the upgrade, since auto scaling does not " +
+					"adjust capacity while it runs); `AUTOSCALING` switches on-demand Regions to provisioned capacity (that of " +
+					"the provisioned Region with the most WCU) and registers WCU auto scaling on the table and every GSI where " +
+					"it is missing (from the current WCU up to ten times as much, target 70% utilization). One of " +
 					enumList(upgrade.CapacityModes) + ". Default `" + string(upgrade.CapacityOnDemand) + "`.",
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString(string(upgrade.CapacityOnDemand)),
 				Validators: []validator.String{stringvalidator.OneOf(upgrade.CapacityModes...)},
+			},
+			"restore_capacity_mode": schema.BoolAttribute{
+				MarkdownDescription: "After the upgrade, switch the Regions that `remediate` moved to on-demand back to " +
+					"provisioned capacity, with the read and write capacity of the table and of every GSI recorded before the " +
+					"switch (`capacity_before_remediation`). Auto scaling is not re-registered: check it afterwards. AWS " +
+					"limits how often a table may switch capacity mode in 24 hours. Only with `remediation_capacity_mode = " +
+					"\"PAY_PER_REQUEST\"`. Default `false`: the table stays on-demand.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"capacity_before_remediation": schema.ListNestedAttribute{
+				MarkdownDescription: "The provisioned capacity of each table and GSI that `remediate` switched to on-demand, " +
+					"recorded before the switch (empty when nothing was switched).",
+				Computed:      true,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"region":      schema.StringAttribute{MarkdownDescription: "Region.", Computed: true},
+					"index":       schema.StringAttribute{MarkdownDescription: "GSI name; empty for the table.", Computed: true},
+					"read_units":  schema.Int64Attribute{MarkdownDescription: "Provisioned read capacity units.", Computed: true},
+					"write_units": schema.Int64Attribute{MarkdownDescription: "Provisioned write capacity units.", Computed: true},
+				}},
 			},
 			"acknowledge_replication_attributes_removal": schema.BoolAttribute{
 				MarkdownDescription: "Must be `true`: confirms that no application depends on the `" +
@@ -181,19 +206,41 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 	plan.ID = types.StringValue(name)
 	plan.Region = types.StringValue(region)
 	plan.Remediations = types.ListValueMust(types.StringType, nil)
+	plan.CapacityBeforeRemediation = types.ListValueMust(capacityType, nil)
 	plan.UpgradedAt = types.StringNull()
 
-	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
+	// The replacement of a tainted (timed-out) upgrade resumes it: it keeps what the
+	// first attempt recorded.
+	earlier, resumed := r.meta.takeUpgrade(name, region)
+
+	facts, err := upgrade.GatherDuringUpgrade(ctx, r.meta.AWS, name, region, max(r.pollMin, upgrade.DefaultPollMinDelay))
 	if err != nil {
+		if resumed {
+			r.meta.keepUpgrade(earlier)
+		}
 		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
 	}
 	plan.ReplicaRegions = stringList(facts.RegionNames())
 	if !facts.Legacy {
-		r.finishCurrent(ctx, &plan, facts, summary, timeout, resp)
+		var from *versionUpgradeModel
+		if resumed {
+			from = &earlier
+		}
+		r.finishCurrent(ctx, &plan, facts, from, summary, timeout, resp)
 		return
 	}
 	plan.FromVersion = types.StringValue(ddb.VersionLegacy)
+	var doneEarlier []string
+	var recorded []upgrade.Capacity
+	if resumed {
+		resp.Diagnostics.Append(earlier.Remediations.ElementsAs(ctx, &doneEarlier, false)...)
+		plan.Remediations = stringList(doneEarlier)
+		var diags diag.Diagnostics
+		recorded, diags = earlier.capacity(ctx)
+		resp.Diagnostics.Append(diags...)
+		resp.Diagnostics.Append(plan.setCapacity(ctx, recorded)...)
+	}
 
 	checks := upgrade.Evaluate(facts, plan.AcknowledgeReplicationAttributesRemoval.ValueBool())
 	mode := upgrade.CapacityMode(plan.RemediationCapacityMode.ValueString())
@@ -202,12 +249,21 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 		return
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, mode); len(actions) > 0 {
-		var done []string
+		// Recorded before any switch, so that restore_capacity_mode can undo it.
+		recorded = append(recorded, upgrade.RecordCapacity(facts, actions)...)
+		resp.Diagnostics.Append(plan.setCapacity(ctx, recorded)...)
+		done := append([]string(nil), doneEarlier...)
 		for _, a := range actions {
 			tflog.Info(ctx, "remediating an upgrade prerequisite", map[string]any{"action": a.String()})
 			if err := upgrade.Remediate(ctx, r.meta.AWS, name, []upgrade.Action{a}); err != nil {
 				resp.Diagnostics.AddError(summary, fmt.Sprintf("Remediation failed: %s\n\nAlready done: %s. "+
-					"Fix the cause and run terraform apply again; the checks run again from the start.", err, orNone(done)))
+					"Fix the cause and run terraform apply again: the resource is tainted, and its replacement runs the "+
+					"checks again, does only what is left and keeps the list of what was done.", err, orNone(done)))
+				// Saved (tainted) so that the replacement remembers what was done.
+				plan.Remediations = stringList(done)
+				plan.Version = types.StringValue(ddb.VersionLegacy)
+				resp.Diagnostics.Append(plan.setPrerequisites(ctx, checks)...)
+				resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 				return
 			}
 			done = append(done, a.String())
@@ -278,6 +334,10 @@ func (r *versionUpgradeResource) Delete(ctx context.Context, req resource.Delete
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if r.meta != nil && state.UpgradedAt.IsNull() && state.FromVersion.ValueString() == ddb.VersionLegacy {
+		// An unfinished upgrade: its replacement, next in this apply, resumes it.
+		r.meta.keepUpgrade(state)
+	}
 	resp.Diagnostics.AddWarning(
 		fmt.Sprintf("removing DynamoDB global table upgrade (%s) from the state only", state.GlobalTableName.ValueString()),
 		"The upgrade to version 2019.11.21 is one-way: the table stays as it is. Only the Terraform state forgets "+
@@ -318,16 +378,31 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 
 	summary := fmt.Sprintf("upgrading DynamoDB global table (%s, %s)", name, region)
+	if plan.RestoreCapacityMode.ValueBool() && plan.RemediationCapacityMode.ValueString() != string(upgrade.CapacityOnDemand) {
+		resp.Diagnostics.AddAttributeError(path.Root("restore_capacity_mode"), summary,
+			"restore_capacity_mode = true restores what a switch to on-demand changed; it needs remediation_capacity_mode = \"PAY_PER_REQUEST\".")
+		return
+	}
 	facts, err := upgrade.Gather(ctx, r.meta.AWS, name, region)
 	var notGlobal *upgrade.NotGlobalError
 	switch {
+	case errors.As(err, &notGlobal) && notGlobal.UpgradeUnderWay():
+		resp.Diagnostics.AddWarning(summary+": prerequisites not checked during plan", fmt.Sprintf("Table %q in %s "+
+			"is %s and reports version %q but lists no replicas yet: an upgrade seems to be under way. Apply waits "+
+			"until the members are listed.", name, region, notGlobal.TableStatus, notGlobal.Version))
+		return
 	case errors.As(err, &notGlobal):
 		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
-	case err != nil:
+	case err != nil && ddb.IsNotFound(err) && !errors.As(err, new(*upgrade.ReadError)):
 		// The table may come from the same apply; the checks run again then.
 		resp.Diagnostics.AddWarning(summary+": prerequisites not checked during plan",
 			gatherErrorDetail(err, name, region)+"\n\nThe checks run again during apply.")
+		return
+	case err != nil:
+		// Any other failure to read (a refused permission, an unreachable Region) is an
+		// error: a plan that cannot check the prerequisites must not pass.
+		resp.Diagnostics.AddError(summary, gatherErrorDetail(err, name, region))
 		return
 	case !facts.Legacy:
 		return
@@ -338,24 +413,40 @@ func (r *versionUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	if actions := upgrade.PlanRemediation(facts, checks, upgrade.CapacityMode(plan.RemediationCapacityMode.ValueString())); len(actions) > 0 {
-		lines := make([]string, 0, len(actions))
-		for _, a := range actions {
-			lines = append(lines, "- "+a.String())
-		}
 		resp.Diagnostics.AddWarning(fmt.Sprintf("remediate = true will change DynamoDB global table (%s)", name),
-			"These prerequisites fail:\n\n"+checksDetail(upgrade.Failed(checks), true)+
-				"\n\nApply fixes them first:\n"+strings.Join(lines, "\n"))
+			remediationWarning(facts, checks, actions, plan.RestoreCapacityMode.ValueBool()))
 	}
 	resp.Diagnostics.AddWarning(fmt.Sprintf("the upgrade of DynamoDB global table (%s) needs an operator", name),
 		"After the prerequisites pass, apply waits while someone performs the upgrade in the console:\n\n"+upgrade.Instructions(facts))
 }
 
+// remediationWarning is the plan's account of what remediate = true will change, with
+// the side effects of each step.
+func remediationWarning(facts *upgrade.Facts, checks []upgrade.Check, actions []upgrade.Action, restore bool) string {
+	return "These prerequisites fail:\n\n" + checksDetail(upgrade.Failed(checks), false) +
+		"\n\nApply fixes them first, Region by Region:\n" + upgrade.DescribeRemediation(facts, actions, restore)
+}
+
 // finishCurrent completes a create for a table that is not legacy: already current
 // (or finishing an upgrade begun earlier).
-func (r *versionUpgradeResource) finishCurrent(ctx context.Context, plan *versionUpgradeModel, facts *upgrade.Facts, summary string, timeout time.Duration, resp *resource.CreateResponse) {
+//
+// earlier is the unfinished upgrade this create resumes, if any: the console upgrade
+// happened after it recorded the table as legacy, so its version, checks and
+// remediations are what this upgrade reports. It is saved before the wait, so a
+// second timeout keeps it for the next replacement.
+func (r *versionUpgradeResource) finishCurrent(ctx context.Context, plan *versionUpgradeModel, facts *upgrade.Facts, earlier *versionUpgradeModel, summary string, timeout time.Duration, resp *resource.CreateResponse) {
 	plan.FromVersion = types.StringValue(ddb.VersionCurrent)
 	plan.Version = types.StringValue(ddb.VersionCurrent)
 	resp.Diagnostics.Append(plan.setPrerequisites(ctx, nil)...)
+	if earlier != nil {
+		plan.FromVersion, plan.Prerequisites, plan.Remediations = earlier.FromVersion, earlier.Prerequisites, earlier.Remediations
+		plan.CapacityBeforeRemediation = earlier.CapacityBeforeRemediation
+		plan.Version = types.StringValue(ddb.VersionLegacy)
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	tflog.Info(ctx, "the global table is not legacy; checking that every member is current")
 	r.wait(ctx, plan, facts.RegionNames(), summary, timeout, resp)
 }
@@ -374,7 +465,8 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("Timed out after %s waiting for every member to report version "+
 			"2019.11.21 and ACTIVE. Last seen: %s.\n\nIf nobody has performed the upgrade yet, do it in the console (see "+
 			"the instructions in the warning). Run terraform apply again to resume waiting: this resource is now tainted, "+
-			"and its replacement changes nothing and only waits (raise timeouts.create if needed).", timeout, progress))
+			"and its replacement resumes: it keeps what this attempt recorded, runs the checks again if the table is still "+
+			"legacy, and waits (raise timeouts.create if needed).", timeout, progress))
 		return
 	}
 	if err != nil {
@@ -384,6 +476,9 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 	if err := upgrade.Verify(progress); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
+	}
+	if plan.RestoreCapacityMode.ValueBool() {
+		r.restoreCapacity(ctx, plan, resp)
 	}
 	plan.Version = types.StringValue(ddb.VersionCurrent)
 	plan.UpgradedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
@@ -428,10 +523,50 @@ func (r *versionUpgradeResource) ImportState(ctx context.Context, req resource.I
 		Version:                                 types.StringValue(ddb.VersionCurrent),
 		Remediations:                            types.ListValueMust(types.StringType, nil),
 		UpgradedAt:                              types.StringNull(),
+		RestoreCapacityMode:                     types.BoolValue(false),
+		CapacityBeforeRemediation:               types.ListValueMust(capacityType, nil),
 		Timeouts:                                timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
 	}
 	resp.Diagnostics.Append(m.setPrerequisites(ctx, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// keepUpgrade remembers an unfinished upgrade for the replacement that resumes it.
+func (m *Meta) keepUpgrade(state versionUpgradeModel) {
+	m.upgrades.Store(upgradeKey(state.GlobalTableName.ValueString(), state.Region.ValueString()), state)
+}
+
+// takeUpgrade returns (and forgets) the unfinished upgrade of a table, if any.
+func (m *Meta) takeUpgrade(name, region string) (versionUpgradeModel, bool) {
+	v, ok := m.upgrades.LoadAndDelete(upgradeKey(name, region))
+	if !ok {
+		return versionUpgradeModel{}, false
+	}
+	return v.(versionUpgradeModel), true
+}
+
+func upgradeKey(name, region string) string { return region + "/" + name }
+
+// restoreCapacity switches the Regions that remediation moved to on-demand back to the
+// provisioned capacity recorded before. The upgrade is done by then, so a failure is a
+// warning that says what is left to do, not an error that would taint the upgrade.
+func (r *versionUpgradeResource) restoreCapacity(ctx context.Context, plan *versionUpgradeModel, resp *resource.CreateResponse) {
+	recorded, diags := plan.capacity(ctx)
+	resp.Diagnostics.Append(diags...)
+	if len(recorded) == 0 {
+		return
+	}
+	name := plan.GlobalTableName.ValueString()
+	done, err := upgrade.RestoreCapacity(ctx, r.meta.AWS, name, recorded)
+	var all []string
+	resp.Diagnostics.Append(plan.Remediations.ElementsAs(ctx, &all, false)...)
+	plan.Remediations = stringList(append(all, done...))
+	if err != nil {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("restoring the capacity mode of DynamoDB global table (%s)", name),
+			fmt.Sprintf("The upgrade is done, but switching back to provisioned capacity failed: %s\n\nThe capacity recorded "+
+				"before remediation is in capacity_before_remediation; switch the table back yourself (UpdateTable "+
+				"BillingMode PROVISIONED, or billing_mode in aws_dynamodb_table).", err))
+	}
 }
 
 func (r *versionUpgradeResource) region(v types.String) string {
@@ -528,8 +663,46 @@ type versionUpgradeModel struct {
 	Version                                 types.String   `tfsdk:"version"`
 	Prerequisites                           types.List     `tfsdk:"prerequisites"`
 	Remediations                            types.List     `tfsdk:"remediations"`
+	RestoreCapacityMode                     types.Bool     `tfsdk:"restore_capacity_mode"`
+	CapacityBeforeRemediation               types.List     `tfsdk:"capacity_before_remediation"`
 	UpgradedAt                              types.String   `tfsdk:"upgraded_at"`
 	Timeouts                                timeouts.Value `tfsdk:"timeouts"`
+}
+
+type capacityModel struct {
+	Region     types.String `tfsdk:"region"`
+	Index      types.String `tfsdk:"index"`
+	ReadUnits  types.Int64  `tfsdk:"read_units"`
+	WriteUnits types.Int64  `tfsdk:"write_units"`
+}
+
+var capacityType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"region": types.StringType, "index": types.StringType, "read_units": types.Int64Type, "write_units": types.Int64Type,
+}}
+
+func (m *versionUpgradeModel) setCapacity(ctx context.Context, caps []upgrade.Capacity) diag.Diagnostics {
+	out := make([]capacityModel, 0, len(caps))
+	for _, c := range caps {
+		out = append(out, capacityModel{Region: types.StringValue(c.Region), Index: types.StringValue(c.Index),
+			ReadUnits: types.Int64Value(c.ReadUnits), WriteUnits: types.Int64Value(c.WriteUnits)})
+	}
+	var diags diag.Diagnostics
+	m.CapacityBeforeRemediation, diags = types.ListValueFrom(ctx, capacityType, out)
+	return diags
+}
+
+func (m *versionUpgradeModel) capacity(ctx context.Context) ([]upgrade.Capacity, diag.Diagnostics) {
+	var in []capacityModel
+	if m.CapacityBeforeRemediation.IsNull() || m.CapacityBeforeRemediation.IsUnknown() {
+		return nil, nil
+	}
+	diags := m.CapacityBeforeRemediation.ElementsAs(ctx, &in, false)
+	out := make([]upgrade.Capacity, 0, len(in))
+	for _, c := range in {
+		out = append(out, upgrade.Capacity{Region: c.Region.ValueString(), Index: c.Index.ValueString(),
+			ReadUnits: c.ReadUnits.ValueInt64(), WriteUnits: c.WriteUnits.ValueInt64()})
+	}
+	return out, diags
 }
 
 type prerequisiteModel struct {

@@ -23,11 +23,15 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 const upgradeAddr = "ddbglobal_version_upgrade.test"
 
 var threeRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-1"}
+
+// upgradeCheckNames are the prerequisites every legacy upgrade records.
+var upgradeCheckNames = []string{"ttl", "gsi", "encryption", "capacity", "replication_attributes"}
 
 func upgradeConfig(name, extra string) string {
 	return acctest.ProviderConfig() + fmt.Sprintf(`
@@ -142,8 +146,18 @@ func TestAccVersionUpgrade_prerequisiteFailsAtPlan(t *testing.T) {
 		},
 		"encryption": {
 			setup: func(t *testing.T, name string) { enableKMS(t, "eu-west-1", name) },
-			want:  "Encryption at rest: KMS key arn:aws:kms:eu-west-1:",
+			want:  "Encryption at rest: AWS managed KMS key (aws/dynamodb) arn:aws:kms:eu-west-1:",
 			want2: "in eu-west-1; owned by DynamoDB (default) in us-east-1",
+		},
+		// KMS in both Regions is not enough: the AWS managed key in one Region and a
+		// customer managed key in the other are different encryption settings.
+		"encryption key kind": {
+			setup: func(t *testing.T, name string) {
+				enableKMS(t, "us-east-1", name)
+				enableKMSKey(t, "eu-west-1", name, "arn:aws:kms:eu-west-1:"+emulator.AccountID+":key/11111111-2222-3333-4444-555555555555")
+			},
+			want:  "Encryption at rest: customer managed KMS key arn:aws:kms:eu-west-1:",
+			want2: "in eu-west-1; AWS managed KMS key (aws/dynamodb) arn:aws:kms:us-east-1:",
 		},
 		"capacity": {
 			provisioned: true,
@@ -321,31 +335,44 @@ resource "ddbglobal_version_upgrade" "test" {
 }
 
 // A create that times out waiting leaves a tainted resource; the next apply replaces
-// it and resumes waiting until the console upgrade is done.
+// it and resumes waiting until the console upgrade is done. The replacement remembers
+// what the first attempt found and did: from_version 2017.11.29 (not the 2019.11.21 the
+// table reports by then), the prerequisites as they stood before the upgrade, and the
+// remediations already made.
 func TestAccVersionUpgrade_timeoutThenResume(t *testing.T) {
 	acctest.PreCheck(t)
 	name := acctest.RandomName("tf-acc-upg")
 	regions := []string{"us-east-1", "eu-west-1"}
-	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	remediated := []knownvalue.Check{
+		knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+		knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      upgradeConfig(name, `  timeouts = { create = "3s" }`),
+				Config:      upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"3s\" }"),
 				ExpectError: errorText("Timed out after 3s waiting for every member", "Run terraform apply again to resume waiting"),
 			},
 			{
 				PreConfig: func() {
 					checkStillLegacy(t, name, regions)
-					acctest.ConsoleUpgrade(t, name, time.Second)
+					acctest.ConsoleUpgrade(t, name, 0)
 				},
-				Config: upgradeConfig(name, `  timeouts = { create = "2m" }`),
+				Config: upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"2m\" }"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(upgradeAddr, plancheck.ResourceActionReplace)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact(remediated)),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						3: passedCheck("capacity", "on-demand in every Region (eu-west-1, us-east-1)"),
+					})),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListSizeExact(len(upgradeCheckNames))),
 				},
 			},
 		},
@@ -531,6 +558,16 @@ func enableKMS(t *testing.T, region, name string) {
 	}
 }
 
+func enableKMSKey(t *testing.T, region, name, key string) {
+	t.Helper()
+	if _, err := acctest.DynamoDB(t, region).UpdateTable(context.Background(), &dynamodb.UpdateTableInput{
+		TableName:        aws.String(name),
+		SSESpecification: &awstypes.SSESpecification{Enabled: aws.Bool(true), SSEType: awstypes.SSETypeKms, KMSMasterKeyId: aws.String(key)},
+	}); err != nil {
+		t.Fatalf("enabling KMS encryption with %s on %s in %s: %v", key, name, region, err)
+	}
+}
+
 func addGSI(t *testing.T, region, name, index, key string) {
 	t.Helper()
 	client := acctest.DynamoDB(t, region)
@@ -646,6 +683,385 @@ func streamRecords(t *testing.T, region, name, pk string) []streamtypes.Record {
 		}
 	}
 	return out
+}
+
+// A table on-demand in one Region and auto scaled in the other passes "each Region on
+// its own" but not AWS's prerequisite (one capacity mode for the whole table): plan
+// refuses it, and remediation brings every Region to on-demand, after which the
+// console upgrade (which refuses the mix too) goes ahead.
+func TestAccVersionUpgrade_capacityMixRemediated(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	registerWriteAutoScaling(t, "us-east-1", "table/"+name, aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
+	switchBilling(t, "eu-west-1", name, awstypes.BillingModePayPerRequest)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:   upgradeConfig(name, ""),
+				PlanOnly: true,
+				ExpectError: errorText("Capacity: on-demand in eu-west-1; provisioned with WCU auto scaling in us-east-1",
+					"one capacity mode for the whole table"),
+			},
+			{
+				PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+				Config:    upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"1m\" }"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+					})),
+				},
+				Check: func(*terraform.State) error {
+					for _, region := range regions {
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModePayPerRequest {
+							return fmt.Errorf("%s billing mode is %s after remediation", region, mode)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func registerWriteAutoScaling(t *testing.T, region, id string, dim aastypes.ScalableDimension) {
+	t.Helper()
+	ctx := context.Background()
+	as := acctest.AWS(t).AutoScaling(region)
+	if _, err := as.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(50)}); err != nil {
+		t.Fatalf("registering %s in %s: %v", id, region, err)
+	}
+	if _, err := as.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(id), ScalableDimension: dim, PolicyName: aws.String("wcu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBWriteCapacityUtilization}}}); err != nil {
+		t.Fatalf("putting a scaling policy on %s in %s: %v", id, region, err)
+	}
+}
+
+// switchBilling changes a Region's billing mode and waits until the table is ACTIVE.
+func switchBilling(t *testing.T, region, name string, mode awstypes.BillingMode) {
+	t.Helper()
+	in := &dynamodb.UpdateTableInput{TableName: aws.String(name), BillingMode: mode}
+	if mode == awstypes.BillingModeProvisioned {
+		in.ProvisionedThroughput = &awstypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	}
+	if _, err := acctest.DynamoDB(t, region).UpdateTable(context.Background(), in); err != nil {
+		t.Fatalf("switching %s in %s to %s: %v", name, region, mode, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for describe(t, region, name).TableStatus != awstypes.TableStatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in %s not ACTIVE after switching to %s", name, region, mode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Only a table that does not exist yet is a warning at plan (it may come from the same
+// apply); a read that AWS refuses is a plan error that names the Region and the
+// missing permission, and nothing is changed.
+func TestAccVersionUpgrade_planReadErrors(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	em := acctest.Emulator(t)
+	id := em.AddFault(emulator.Fault{Operation: "DescribeTimeToLive", Region: "eu-west-1", Table: name,
+		ErrorCode: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/tf is not authorized to perform: dynamodb:DescribeTimeToLive"})
+	t.Cleanup(func() { em.RemoveFault(id) })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      upgradeConfig(name, "  remediate = true"),
+				PlanOnly:    true,
+				ExpectError: errorText("upgrading DynamoDB global table ("+name+", us-east-1)", "eu-west-1", "dynamodb:DescribeTimeToLive", "AccessDeniedException"),
+			},
+			{
+				// A table that does not exist yet: a warning, and the plan goes ahead.
+				Config:             upgradeConfig(name+"-later", ""),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+	checkStillLegacy(t, name, regions)
+	for _, region := range regions {
+		if mode := billingMode(t, region, name); mode != awstypes.BillingModeProvisioned {
+			t.Errorf("%s billing mode is %s: a refused plan must change nothing", region, mode)
+		}
+	}
+}
+
+// A member that cannot finish by itself (its KMS key inaccessible, its Region disabled)
+// ends the wait at once with the Region, the status and what to do, instead of waiting
+// out timeouts.create.
+func TestAccVersionUpgrade_waitFailsFast(t *testing.T) {
+	acctest.PreCheck(t)
+	regions := []string{"us-east-1", "eu-west-1"}
+	cases := []struct{ region, status, want string }{
+		{"us-east-1", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "us-east-1 reports INACCESSIBLE_ENCRYPTION_CREDENTIALS"},
+		{"eu-west-1", "REGION_DISABLED", "the legacy replication group lists eu-west-1 as REGION_DISABLED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.status, func(t *testing.T) {
+			name := acctest.RandomName("tf-acc-upg")
+			acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+			if err := acctest.Emulator(t).SetMemberStatus(name, tc.region, tc.status, "made inaccessible by the test"); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      upgradeConfig(name, `  timeouts = { create = "2m" }`),
+					ExpectError: errorText("upgrading DynamoDB global table ("+name+", us-east-1)", "will not finish by itself", tc.want, "within 20 hours"),
+				}},
+			})
+			if d := time.Since(start); d > time.Minute {
+				t.Errorf("the wait took %s: it must end at the first poll that sees %s", d, tc.status)
+			}
+		})
+	}
+}
+
+// End to end: a provisioned legacy table with a GSI in both Regions gets WCU auto
+// scaling on the table and on the index in every Region, the checks read it back
+// (after remediation they run again) and the console upgrade accepts it.
+//
+// Mutation check: making the auto scaling reader (gatherAutoScaling in
+// internal/upgrade/facts.go) return nothing fails this test: after remediation the
+// checks still see no auto scaling ("Remediation ran ... but prerequisites still fail").
+func TestAccVersionUpgrade_remediationAutoScalingWithGSI(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	for _, region := range regions {
+		addGSI(t, region, name, "byOwner", "owner")
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+			Config:    upgradeConfig(name, "  remediate = true\n  remediation_capacity_mode = \"AUTOSCALING\"\n  timeouts = { create = \"1m\" }"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringExact("eu-west-1: register WCU auto scaling on the table (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("eu-west-1: register WCU auto scaling on index byOwner (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("us-east-1: register WCU auto scaling on the table (5 to 100 units, target 70% utilization)"),
+					knownvalue.StringExact("us-east-1: register WCU auto scaling on index byOwner (5 to 100 units, target 70% utilization)"),
+				})),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("prerequisites"), knownvalue.ListPartial(map[int]knownvalue.Check{
+					1: passedCheck("gsi", "index byOwner: keys owner (HASH, S), projection ALL in every Region (eu-west-1, us-east-1)"),
+					3: passedCheck("capacity", "provisioned with WCU auto scaling in every Region (eu-west-1, us-east-1)"),
+				})),
+			},
+			Check: func(*terraform.State) error {
+				for _, region := range regions {
+					out, err := acctest.AWS(t).AutoScaling(region).DescribeScalableTargets(context.Background(), &aas.DescribeScalableTargetsInput{
+						ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+						ResourceIds:      []string{"table/" + name, "table/" + name + "/index/byOwner"},
+					})
+					if err != nil {
+						return err
+					}
+					if len(out.ScalableTargets) != 2 {
+						return fmt.Errorf("%s scalable targets = %+v, want the table's and the index's", region, out.ScalableTargets)
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// The wait ends when every member is ACTIVE, not when the version first reads
+// 2019.11.21: the emulator's upgrade spends its second half reporting 2019.11.21 while
+// still UPDATING (and DescribeGlobalTable no longer knowing the table). With a 20 s
+// upgrade, polls 2 s, 4 s and 8 s apart are sure to see that state.
+//
+// Mutation check: making RegionStatus.Done (internal/upgrade/wait.go) ignore
+// TableStatus fails this test: the wait stops in the in-between state and the
+// verification reports "us-east-1 is UPDATING".
+func TestAccVersionUpgrade_waitsForActive(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	em := acctest.Emulator(t)
+	em.SetDelays(emulator.Delays{Upgrade: 20 * time.Second})
+	t.Cleanup(func() { em.SetDelays(emulator.Delays{Upgrade: acctest.TestDelays.Upgrade}) })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, 0) },
+			Config:    upgradeConfig(name, `  timeouts = { create = "2m" }`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+			},
+			Check: func(*terraform.State) error {
+				for _, region := range regions {
+					if table := describe(t, region, name); table.TableStatus != awstypes.TableStatusActive {
+						return fmt.Errorf("%s is %s when the upgrade resource says it is done", region, table.TableStatus)
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A remediation that fails half way stops the apply with what was already done; the
+// resource keeps it (tainted), and the next apply resumes: it does only what is left
+// and reports every remediation of both attempts.
+func TestAccVersionUpgrade_partialRemediationThenResume(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	enableTTL(t, "us-east-1", name, "expiresAt")
+	em := acctest.Emulator(t)
+	fault := em.AddFault(emulator.Fault{Operation: "UpdateTimeToLive", Region: "eu-west-1", Table: name, ErrorCode: "AccessDeniedException",
+		Message: "User: arn:aws:iam::123456789012:user/tf is not authorized to perform: dynamodb:UpdateTimeToLive"})
+	t.Cleanup(func() { em.RemoveFault(fault) })
+	config := upgradeConfig(name, "  remediate = true\n  timeouts = { create = \"1m\" }")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ExpectError: errorText("Remediation failed: eu-west-1: enable TTL on attribute expiresAt", "AccessDeniedException",
+					"Already done: eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST); us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+			},
+			{
+				PreConfig: func() {
+					for _, region := range regions {
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModePayPerRequest {
+							t.Errorf("%s billing mode is %s: the first attempt switched it", region, mode)
+						}
+					}
+					checkStillLegacy(t, name, regions)
+					em.RemoveFault(fault)
+					acctest.ConsoleUpgrade(t, name, time.Second)
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(upgradeAddr, plancheck.ResourceActionReplace)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("from_version"), knownvalue.StringExact("2017.11.29")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						knownvalue.StringExact("eu-west-1: enable TTL on attribute expiresAt"),
+					})),
+				},
+			},
+		},
+	})
+}
+
+// restore_capacity_mode = true: remediation records each table's and index's
+// provisioned capacity, switches to on-demand for the upgrade, and switches back to the
+// recorded capacity once every member is current.
+func TestAccVersionUpgrade_restoreCapacityMode(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions, Provisioned: true})
+	for _, region := range regions {
+		addGSI(t, region, name, "byOwner", "owner")
+	}
+	capacity := func(region, index string) knownvalue.Check {
+		return knownvalue.ObjectExact(map[string]knownvalue.Check{
+			"region": knownvalue.StringExact(region), "index": knownvalue.StringExact(index),
+			"read_units": knownvalue.Int64Exact(5), "write_units": knownvalue.Int64Exact(5),
+		})
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      upgradeConfig(name, "  remediate = true\n  restore_capacity_mode = true\n  remediation_capacity_mode = \"AUTOSCALING\""),
+				PlanOnly:    true,
+				ExpectError: errorText("restore_capacity_mode = true restores what a switch to on-demand changed"),
+			},
+			{
+				PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+				Config:    upgradeConfig(name, "  remediate = true\n  restore_capacity_mode = true\n  timeouts = { create = \"1m\" }"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("capacity_before_remediation"), knownvalue.ListExact([]knownvalue.Check{
+						capacity("eu-west-1", ""), capacity("eu-west-1", "byOwner"), capacity("us-east-1", ""), capacity("us-east-1", "byOwner"),
+					})),
+					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("remediations"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						0: knownvalue.StringExact("eu-west-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						1: knownvalue.StringExact("us-east-1: switch the table to on-demand capacity (PAY_PER_REQUEST)"),
+						2: knownvalue.StringExact("eu-west-1: restore provisioned capacity after the upgrade (table 5 RCU, 5 WCU; index byOwner 5 RCU, 5 WCU)"),
+					})),
+				},
+				Check: func(*terraform.State) error {
+					for _, region := range regions {
+						table := describe(t, region, name)
+						if mode := billingMode(t, region, name); mode != awstypes.BillingModeProvisioned {
+							return fmt.Errorf("%s billing mode is %s after the restore", region, mode)
+						}
+						if w := aws.ToInt64(table.ProvisionedThroughput.WriteCapacityUnits); w != 5 {
+							return fmt.Errorf("%s table WCU = %d after the restore, want 5", region, w)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A region that is unknown at plan time (it comes from another resource) plans, and
+// the checks run during apply.
+func TestAccVersionUpgrade_unknownRegion(t *testing.T) {
+	acctest.PreCheck(t)
+	name := acctest.RandomName("tf-acc-upg")
+	regions := []string{"us-east-1", "eu-west-1"}
+	acctest.CreateLegacyGlobalTable(t, acctest.LegacySpec{Name: name, Regions: regions})
+	config := acctest.ProviderConfig() + fmt.Sprintf(`
+resource "terraform_data" "region" {
+  input = "eu-west-1"
+}
+
+resource "ddbglobal_version_upgrade" "test" {
+  global_table_name                          = %q
+  region                                     = terraform_data.region.output
+  acknowledge_replication_attributes_removal = true
+  timeouts = { create = "1m" }
+}
+`, name)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { acctest.ConsoleUpgrade(t, name, time.Second) },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("region"), knownvalue.StringExact("eu-west-1")),
+				statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+			},
+		}},
+	})
 }
 
 // A global table that is already current is imported, by name or NAME:REGION, and the

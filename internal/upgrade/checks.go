@@ -147,21 +147,30 @@ func checkGSI(f *Facts) Check {
 
 func checkEncryption(f *Facts) Check {
 	c := Check{Name: CheckEncryption, Title: "Encryption at rest"}
-	// KMS keys are regional, so the type is what must match; the keys are listed.
-	_, c.Passed = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.Type })
+	// KMS keys are regional, so the kind of key is what must match (owned by DynamoDB,
+	// the AWS managed key, a customer managed key); the keys are listed.
+	_, c.Passed = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.Kind() })
 	c.Detail, _ = byRegion(f.Regions, func(r RegionFacts) string { return r.Encryption.String() })
 	if !c.Passed {
-		c.Guidance = "Use the same kind of encryption at rest in every Region (the key owned by DynamoDB, or a KMS key " +
-			"in each Region): UpdateTable SSESpecification in the Regions that differ, or server_side_encryption " +
+		c.Guidance = "Use the same kind of encryption at rest in every Region (the key owned by DynamoDB, the AWS " +
+			"managed key aws/dynamodb, or a customer managed KMS key in each Region): UpdateTable SSESpecification in the Regions that differ, or server_side_encryption " +
 			"in their aws_dynamodb_table, then run again. Encryption is never changed for you."
 	}
 	return c
 }
 
-// capacityState classifies a Region's write capacity for the capacity check.
-func capacityState(r RegionFacts) (state string, ok bool) {
+// Write capacity modes of a Region, as the capacity check names them.
+const (
+	capacityOnDemand    = "on-demand"
+	capacityAutoScaling = "provisioned with WCU auto scaling"
+)
+
+// capacityState classifies a Region's write capacity for the capacity check:
+// on-demand, provisioned with WCU auto scaling on the table and every GSI, or
+// provisioned without it (naming where it is missing).
+func capacityState(r RegionFacts) string {
 	if r.BillingMode == string(types.BillingModePayPerRequest) {
-		return "on-demand", true
+		return capacityOnDemand
 	}
 	var missing []string
 	if !r.WriteAutoScaling[""] {
@@ -173,23 +182,29 @@ func capacityState(r RegionFacts) (state string, ok bool) {
 		}
 	}
 	if len(missing) == 0 {
-		return "provisioned with WCU auto scaling", true
+		return capacityAutoScaling
 	}
-	return "provisioned without WCU auto scaling on " + joinAnd(missing), false
+	return "provisioned without WCU auto scaling on " + joinAnd(missing)
 }
 
+// checkCapacity is the guide's "DynamoDB auto scaling is enabled for WCUs for all
+// replicas, or on-demand capacity mode is enabled for all replicas": one mode for the
+// whole table, not each Region fine on its own.
 func checkCapacity(f *Facts) Check {
-	c := Check{Name: CheckCapacity, Title: "Capacity", Passed: true}
-	c.Detail, _ = byRegion(f.Regions, func(r RegionFacts) string {
-		s, ok := capacityState(r)
-		c.Passed = c.Passed && ok
-		return s
+	c := Check{Name: CheckCapacity, Title: "Capacity"}
+	var state string
+	c.Detail, c.Passed = byRegion(f.Regions, func(r RegionFacts) string {
+		state = capacityState(r)
+		return state
 	})
+	c.Passed = c.Passed && (state == capacityOnDemand || state == capacityAutoScaling)
 	if !c.Passed {
 		c.Fixable = true
-		c.Guidance = "Every replica needs on-demand capacity or WCU auto scaling on the table and every GSI. " +
-			"Remediation switches the provisioned replicas to on-demand (recommended during the upgrade, since auto " +
-			"scaling does not adjust capacity while it runs), or registers WCU auto scaling when chosen."
+		c.Guidance = "AWS requires one capacity mode for the whole table: WCU auto scaling on every replica (the table " +
+			"and every GSI) or on-demand on every replica. With remediation_capacity_mode = \"PAY_PER_REQUEST\" " +
+			"(recommended during the upgrade, since auto scaling does not adjust capacity while it runs) remediation " +
+			"switches every provisioned Region to on-demand; with \"AUTOSCALING\" it switches on-demand Regions to " +
+			"provisioned capacity and registers WCU auto scaling wherever it is missing."
 	}
 	return c
 }

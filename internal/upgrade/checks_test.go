@@ -141,7 +141,7 @@ func TestEvaluate_capacity(t *testing.T) {
 	for _, m := range []*RegionFacts{&east, &west, &south} {
 		m.GSIs = []GSI{gsi}
 	}
-	west.BillingMode, west.WriteUnits = "PROVISIONED", 20
+	west.BillingMode, west.ReadUnits, west.WriteUnits = "PROVISIONED", 10, 20
 	west.WriteAutoScaling = map[string]bool{"": true, "byArtist": true}
 	south.BillingMode, south.WriteUnits = "PROVISIONED", 5
 	south.WriteAutoScaling = map[string]bool{"": true}
@@ -154,20 +154,45 @@ func TestEvaluate_capacity(t *testing.T) {
 	if want := "on-demand in us-east-1; provisioned with WCU auto scaling in eu-west-1; provisioned without WCU auto scaling on index byArtist in ap-southeast-1"; c.Detail != want {
 		t.Errorf("detail = %q", c.Detail)
 	}
-	if a := PlanRemediation(f, checks, CapacityOnDemand); len(a) != 1 || a[0] != (Action{Kind: ActionOnDemand, Region: "ap-southeast-1"}) {
+	// On-demand brings every Region to on-demand, the auto scaled one too: switching
+	// only ap-southeast-1 would leave auto scaling in eu-west-1 next to on-demand.
+	if a := PlanRemediation(f, checks, CapacityOnDemand); len(a) != 2 ||
+		a[0] != (Action{Kind: ActionOnDemand, Region: "eu-west-1"}) || a[1] != (Action{Kind: ActionOnDemand, Region: "ap-southeast-1"}) {
 		t.Errorf("on-demand actions = %v", a)
 	}
+	// Auto scaling brings every Region to provisioned with WCU auto scaling: the
+	// on-demand Region is switched to provisioned (with the capacity of a provisioned
+	// Region) and gets auto scaling on the table and the index.
 	a := PlanRemediation(f, checks, CapacityAutoScaling)
-	if len(a) != 1 || a[0] != (Action{Kind: ActionAutoScaling, Region: "ap-southeast-1", Index: "byArtist", MinUnits: 3, MaxUnits: 100}) {
-		t.Errorf("auto scaling actions = %v", a)
+	want := []Action{
+		{Kind: ActionProvisioned, Region: "us-east-1", ReadUnits: 10, WriteUnits: 20},
+		{Kind: ActionAutoScaling, Region: "us-east-1", MinUnits: 20, MaxUnits: 200},
+		{Kind: ActionAutoScaling, Region: "us-east-1", Index: "byArtist", MinUnits: 20, MaxUnits: 200},
+		{Kind: ActionAutoScaling, Region: "ap-southeast-1", Index: "byArtist", MinUnits: 3, MaxUnits: 100},
 	}
-	if !strings.Contains(a[0].String(), "ap-southeast-1: register WCU auto scaling on index byArtist (3 to 100 units") {
-		t.Errorf("action text = %q", a[0])
+	if len(a) != len(want) {
+		t.Fatalf("auto scaling actions = %v, want %v", a, want)
+	}
+	for i := range want {
+		if a[i] != want[i] {
+			t.Errorf("auto scaling action %d = %+v, want %+v", i, a[i], want[i])
+		}
+	}
+	if !strings.Contains(a[3].String(), "ap-southeast-1: register WCU auto scaling on index byArtist (3 to 100 units") {
+		t.Errorf("action text = %q", a[3])
 	}
 
+	// Each Region fine on its own is not enough: auto scaling in two Regions next to
+	// on-demand in the third fails (the mix AWS's prerequisite refuses).
 	south.WriteAutoScaling["byArtist"] = true
-	if c := byName(t, Evaluate(facts(east, west, south), true), CheckCapacity); !c.Passed {
+	if c := byName(t, Evaluate(facts(east, west, south), true), CheckCapacity); c.Passed {
+		t.Errorf("on-demand next to auto scaling passed: %s", c.Detail)
+	}
+	if c := byName(t, Evaluate(facts(west, south), true), CheckCapacity); !c.Passed {
 		t.Errorf("auto scaling everywhere failed: %s", c.Detail)
+	}
+	if c := byName(t, Evaluate(facts(east, member("eu-west-1")), true), CheckCapacity); !c.Passed {
+		t.Errorf("on-demand everywhere failed: %s", c.Detail)
 	}
 }
 
@@ -205,11 +230,19 @@ func TestProgress(t *testing.T) {
 	if p.Done() {
 		t.Fatal("an UPDATING member is not done")
 	}
-	if want := "eu-west-1 ACTIVE (2019.11.21), us-east-1 UPDATING (2017.11.29)"; p.String() != want {
+	if want := "eu-west-1 ACTIVE (2019.11.21; replicas us-east-1 ACTIVE), us-east-1 UPDATING (2017.11.29)"; p.String() != want {
 		t.Errorf("progress = %q", p)
 	}
 	if err := Verify(p); err == nil || !strings.Contains(err.Error(), "us-east-1 is UPDATING") {
 		t.Errorf("Verify = %v", err)
+	}
+	// The in-between state of an upgrade: the version already reads 2019.11.21 and the
+	// replicas ACTIVE, but the member is still UPDATING. Not done.
+	// Mutation check: making RegionStatus.Done ignore TableStatus fails here.
+	p.Regions[1] = current("us-east-1", "eu-west-1")
+	p.Regions[1].TableStatus = "UPDATING"
+	if p.Done() {
+		t.Fatal("a member that reports 2019.11.21 but is still UPDATING is not done")
 	}
 	p.Regions[1] = current("us-east-1", "eu-west-1")
 	if !p.Done() {
@@ -225,6 +258,32 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// A member or replica in a status it does not leave by itself stops the wait; the
+// statuses of a running upgrade do not.
+func TestProgressStuck(t *testing.T) {
+	members := []string{"eu-west-1", "us-east-1"}
+	p := Progress{Members: members, Regions: []RegionStatus{
+		{Region: "eu-west-1", TableStatus: "UPDATING", Version: "2017.11.29", Replicas: map[string]string{"us-east-1": "UPDATING"}},
+		{Region: "us-east-1", TableStatus: "ACTIVE", Version: "2019.11.21", Replicas: map[string]string{"eu-west-1": "CREATING"}},
+	}}
+	if err := p.Stuck(); err != nil {
+		t.Fatalf("a running upgrade is not stuck: %v", err)
+	}
+	p.Regions[0].TableStatus = "INACCESSIBLE_ENCRYPTION_CREDENTIALS"
+	p.Regions[1].Replicas["eu-west-1"] = "REGION_DISABLED"
+	p.Regions[1].Descriptions = map[string]string{"eu-west-1": "opted out"}
+	err := p.Stuck()
+	if err == nil {
+		t.Fatal("an inaccessible member is stuck")
+	}
+	for _, want := range []string{"eu-west-1 reports INACCESSIBLE_ENCRYPTION_CREDENTIALS (the table's KMS key",
+		"us-east-1 lists replica eu-west-1 as REGION_DISABLED: opted out (the Region is disabled"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
 func TestInstructions(t *testing.T) {
 	text := Instructions(facts(member("us-east-1"), member("eu-west-1")))
 	for _, want := range []string{
@@ -236,6 +295,25 @@ func TestInstructions(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("instructions lack %q:\n%s", want, text)
+		}
+	}
+}
+
+// The console link and the policy follow the table's partition.
+func TestInstructionsPartitions(t *testing.T) {
+	for _, tc := range []struct{ partition, region, url string }{
+		{"aws", "us-east-1", "https://us-east-1.console.aws.amazon.com/dynamodbv2/home?region=us-east-1#tables"},
+		{"aws-cn", "cn-north-1", "https://console.amazonaws.cn/dynamodbv2/home?region=cn-north-1#tables"},
+		{"aws-us-gov", "us-gov-west-1", "https://console.amazonaws-us-gov.com/dynamodbv2/home?region=us-gov-west-1#tables"},
+	} {
+		m := member(tc.region)
+		m.ARN = "arn:" + tc.partition + ":dynamodb:" + tc.region + ":111122223333:table/Music"
+		text := Instructions(facts(m))
+		if !strings.Contains(text, tc.url) {
+			t.Errorf("%s: instructions lack %s:\n%s", tc.partition, tc.url, text)
+		}
+		if want := `"arn:` + tc.partition + `:dynamodb::111122223333:global-table/Music"`; !strings.Contains(text, want) {
+			t.Errorf("%s: policy lacks %s", tc.partition, want)
 		}
 	}
 }

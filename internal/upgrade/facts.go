@@ -11,15 +11,19 @@ package upgrade
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
 )
@@ -28,6 +32,7 @@ import (
 type Clients interface {
 	DynamoDB(region string) *dynamodb.Client
 	AutoScaling(region string) *applicationautoscaling.Client
+	KMS(region string) *kms.Client
 }
 
 // Facts is what the members of a global table report, the input of every check.
@@ -49,6 +54,7 @@ type RegionFacts struct {
 	// Replicas are the other Regions DescribeTable lists in Replicas[], with their status.
 	Replicas    map[string]string
 	BillingMode string // PAY_PER_REQUEST or PROVISIONED
+	ReadUnits   int64  // provisioned table RCU
 	WriteUnits  int64  // provisioned table WCU
 	TTL         TTL
 	GSIs        []GSI // sorted by name
@@ -56,7 +62,15 @@ type RegionFacts struct {
 	// WriteAutoScaling tells, for the table ("") and each GSI (its name), whether WCU
 	// auto scaling (a scalable target with a scaling policy) is in place.
 	WriteAutoScaling map[string]bool
+	// WriteTargets holds the registered WCU scalable targets (with or without a policy)
+	// of the table ("") and each GSI, with their range.
+	WriteTargets map[string]UnitRange
+	// ReadAutoScaled lists the table ("") and GSIs with an RCU scalable target.
+	ReadAutoScaled []string
 }
+
+// UnitRange is a scalable target's minimum and maximum capacity.
+type UnitRange struct{ Min, Max int64 }
 
 // TTL is a table's Time to Live setting.
 type TTL struct {
@@ -82,6 +96,7 @@ type GSI struct {
 	Keys             []string // "customerId (HASH, S)", partition key first
 	Projection       string   // ALL, KEYS_ONLY, INCLUDE
 	NonKeyAttributes []string // sorted
+	ReadUnits        int64
 	WriteUnits       int64
 }
 
@@ -99,16 +114,30 @@ type Encryption struct {
 	// Type is DEFAULT (a key owned by DynamoDB) or KMS.
 	Type   string
 	KeyARN string
+	// Manager is, for a KMS key, AWS (the AWS managed key aws/dynamodb) or CUSTOMER, as
+	// KMS DescribeKey reports it; empty when it could not be read.
+	Manager string
 }
 
+// Kind is what the encryption check compares across Regions: the kind of key (KMS keys
+// are regional, so their ARNs always differ).
+func (e Encryption) Kind() string { return e.Type + "/" + e.Manager }
+
 func (e Encryption) String() string {
-	if e.Type == "KMS" {
-		if e.KeyARN == "" {
-			return "KMS"
-		}
-		return "KMS key " + e.KeyARN
+	if e.Type != "KMS" {
+		return "owned by DynamoDB (default)"
 	}
-	return "owned by DynamoDB (default)"
+	kind := "KMS key"
+	switch e.Manager {
+	case "AWS":
+		kind = "AWS managed KMS key (aws/dynamodb)"
+	case "CUSTOMER":
+		kind = "customer managed KMS key"
+	}
+	if e.KeyARN == "" {
+		return kind
+	}
+	return kind + " " + e.KeyARN
 }
 
 // Region returns the facts of one member Region.
@@ -134,11 +163,95 @@ func (f *Facts) RegionNames() []string {
 // with replicas.
 type NotGlobalError struct {
 	TableName, Region string
+	// TableStatus and Version are what DescribeTable reported.
+	TableStatus, Version string
+}
+
+// UpgradeUnderWay reports whether the table looks like a member in the middle of an
+// upgrade: DescribeGlobalTable no longer knows it, but DescribeTable does not list its
+// replicas yet while it is UPDATING or already reports 2019.11.21.
+func (e *NotGlobalError) UpgradeUnderWay() bool {
+	return e.TableStatus == string(types.TableStatusUpdating) || e.Version == ddb.VersionCurrent
 }
 
 func (e *NotGlobalError) Error() string {
 	return fmt.Sprintf("table %s in %s is not a global table: DescribeGlobalTable does not know it and DescribeTable "+
 		"lists no replicas", e.TableName, e.Region)
+}
+
+// ReadError is a failure to read one member Region: the Region, the IAM action of the
+// call that failed, and AWS's answer.
+type ReadError struct {
+	Region string
+	// Action is the IAM action of the failed call, e.g. dynamodb:DescribeTimeToLive.
+	Action string
+	Err    error
+}
+
+func (e *ReadError) Error() string {
+	var ae smithy.APIError
+	if errors.As(e.Err, &ae) && isAccessDenied(ae.ErrorCode()) {
+		return fmt.Sprintf("reading member Region %s was refused: the identity Terraform uses needs the permission %s "+
+			"in %s (AWS answered %s: %s)", e.Region, e.Action, e.Region, ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return fmt.Sprintf("reading member Region %s failed (%s): %v", e.Region, e.Action, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+func isAccessDenied(code string) bool {
+	switch code {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException":
+		return true
+	}
+	return false
+}
+
+// readError wraps a failed call in region with its IAM action (taken from the SDK's
+// operation error, e.g. dynamodb:DescribeTable).
+func readError(region string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *ReadError
+	if errors.As(err, &re) {
+		return err
+	}
+	action := "the read"
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		service := strings.ToLower(strings.ReplaceAll(oe.Service(), " ", "-"))
+		action = service + ":" + oe.Operation()
+	}
+	return &ReadError{Region: region, Action: action, Err: err}
+}
+
+// updatingOnlyLimit bounds how long GatherDuringUpgrade waits for a table that is
+// UPDATING without reporting a version.
+const updatingOnlyLimit = 10 * time.Minute
+
+// GatherDuringUpgrade is Gather that waits out the in-between states of an upgrade
+// (see NotGlobalError.UpgradeUnderWay), polling until the members are listed or ctx ends.
+//
+// A table that is only UPDATING, with no version, may also be a plain table being
+// changed: that case is waited out for at most updatingOnlyLimit.
+func GatherDuringUpgrade(ctx context.Context, c Clients, tableName, region string, delay time.Duration) (*Facts, error) {
+	start := time.Now()
+	for {
+		f, err := Gather(ctx, c, tableName, region)
+		var ng *NotGlobalError
+		if !errors.As(err, &ng) || !ng.UpgradeUnderWay() {
+			return f, err
+		}
+		if ng.Version != ddb.VersionCurrent && time.Since(start) > updatingOnlyLimit {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+	}
 }
 
 // Gather describes the global table from region: its members (DescribeGlobalTable for
@@ -157,70 +270,43 @@ func Gather(ctx context.Context, c Clients, tableName, region string) (*Facts, e
 		}
 	case ddb.IsNotFound(err):
 		table, err := ddb.FindTableByName(ctx, client, tableName)
-		if err != nil {
+		if ddb.IsNotFound(err) {
+			// The only failure that is not a ReadError: the table does not exist (yet).
 			return nil, err
 		}
+		if err != nil {
+			return nil, readError(region, err)
+		}
 		if len(table.Replicas) == 0 {
-			return nil, &NotGlobalError{TableName: tableName, Region: region}
+			return nil, &NotGlobalError{TableName: tableName, Region: region, TableStatus: string(table.TableStatus), Version: aws.ToString(table.GlobalTableVersion)}
 		}
 		regions = append(regions, region)
 		for _, r := range table.Replicas {
 			regions = append(regions, aws.ToString(r.RegionName))
 		}
 	default:
-		return nil, fmt.Errorf("describing global table %s in %s: %w", tableName, region, err)
+		return nil, readError(region, fmt.Errorf("describing global table %s in %s: %w", tableName, region, err))
 	}
 	sort.Strings(regions)
 
-	var settings map[string]types.ReplicaSettingsDescription
-	if f.Legacy {
-		settings, err = replicaSettings(ctx, client, tableName)
-		if err != nil {
-			return nil, err
-		}
-	}
+	// WCU auto scaling is read from Application Auto Scaling in every Region (a scalable
+	// target with a scaling policy), the one source: DescribeGlobalTableSettings reports
+	// the same targets, and a second source would only hide a reader that fails.
 	for _, r := range regions {
 		rf, err := gatherRegion(ctx, c, tableName, r)
 		if err != nil {
 			return nil, err
-		}
-		// DescribeGlobalTableSettings reports auto scaling too; either source suffices.
-		if s, ok := settings[r]; ok {
-			if autoScaled(s.ReplicaProvisionedWriteCapacityAutoScalingSettings) {
-				rf.WriteAutoScaling[""] = true
-			}
-			for _, gs := range s.ReplicaGlobalSecondaryIndexSettings {
-				if autoScaled(gs.ProvisionedWriteCapacityAutoScalingSettings) {
-					rf.WriteAutoScaling[aws.ToString(gs.IndexName)] = true
-				}
-			}
 		}
 		f.Regions = append(f.Regions, rf)
 	}
 	return f, nil
 }
 
-func autoScaled(s *types.AutoScalingSettingsDescription) bool {
-	return s != nil && !aws.ToBool(s.AutoScalingDisabled) && len(s.ScalingPolicies) > 0
-}
-
-func replicaSettings(ctx context.Context, client *dynamodb.Client, tableName string) (map[string]types.ReplicaSettingsDescription, error) {
-	out, err := client.DescribeGlobalTableSettings(ctx, &dynamodb.DescribeGlobalTableSettingsInput{GlobalTableName: aws.String(tableName)})
-	if err != nil {
-		return nil, fmt.Errorf("describing global table settings of %s in %s: %w", tableName, client.Options().Region, err)
-	}
-	m := map[string]types.ReplicaSettingsDescription{}
-	for _, s := range out.ReplicaSettings {
-		m[aws.ToString(s.RegionName)] = s
-	}
-	return m, nil
-}
-
 func gatherRegion(ctx context.Context, c Clients, tableName, region string) (RegionFacts, error) {
 	client := c.DynamoDB(region)
 	table, err := ddb.FindTableByName(ctx, client, tableName)
 	if err != nil {
-		return RegionFacts{}, fmt.Errorf("describing member %s of global table %s: %w", region, tableName, err)
+		return RegionFacts{}, readError(region, fmt.Errorf("describing member %s of global table %s: %w", region, tableName, err))
 	}
 	rf := RegionFacts{
 		Region:           region,
@@ -231,6 +317,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 		BillingMode:      string(types.BillingModeProvisioned),
 		Encryption:       Encryption{Type: "DEFAULT"},
 		WriteAutoScaling: map[string]bool{},
+		WriteTargets:     map[string]UnitRange{},
 	}
 	for _, r := range table.Replicas {
 		rf.Replicas[aws.ToString(r.RegionName)] = string(r.ReplicaStatus)
@@ -239,10 +326,17 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 		rf.BillingMode = string(table.BillingModeSummary.BillingMode)
 	}
 	if table.ProvisionedThroughput != nil {
+		rf.ReadUnits = aws.ToInt64(table.ProvisionedThroughput.ReadCapacityUnits)
 		rf.WriteUnits = aws.ToInt64(table.ProvisionedThroughput.WriteCapacityUnits)
 	}
 	if sse := table.SSEDescription; sse != nil && (sse.Status == types.SSEStatusEnabled || sse.Status == types.SSEStatusEnabling || sse.Status == types.SSEStatusUpdating) {
 		rf.Encryption = Encryption{Type: string(sse.SSEType), KeyARN: aws.ToString(sse.KMSMasterKeyArn)}
+		if rf.Encryption.Type == "KMS" && rf.Encryption.KeyARN != "" {
+			// Without kms:DescribeKey the kind stays unknown and only the type is compared.
+			if out, err := c.KMS(region).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: sse.KMSMasterKeyArn}); err == nil && out.KeyMetadata != nil {
+				rf.Encryption.Manager = string(out.KeyMetadata.KeyManager)
+			}
+		}
 	}
 	attrTypes := map[string]string{}
 	for _, a := range table.AttributeDefinitions {
@@ -260,6 +354,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 			sort.Strings(gsi.NonKeyAttributes)
 		}
 		if g.ProvisionedThroughput != nil {
+			gsi.ReadUnits = aws.ToInt64(g.ProvisionedThroughput.ReadCapacityUnits)
 			gsi.WriteUnits = aws.ToInt64(g.ProvisionedThroughput.WriteCapacityUnits)
 		}
 		rf.GSIs = append(rf.GSIs, gsi)
@@ -268,7 +363,7 @@ func gatherRegion(ctx context.Context, c Clients, tableName, region string) (Reg
 
 	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(tableName)})
 	if err != nil {
-		return RegionFacts{}, fmt.Errorf("describing TTL of %s in %s: %w", tableName, region, err)
+		return RegionFacts{}, readError(region, fmt.Errorf("describing TTL of %s in %s: %w", tableName, region, err))
 	}
 	if d := ttl.TimeToLiveDescription; d != nil {
 		rf.TTL = TTL{Status: string(d.TimeToLiveStatus), Attribute: aws.ToString(d.AttributeName)}
@@ -304,11 +399,15 @@ func gatherAutoScaling(ctx context.Context, client *applicationautoscaling.Clien
 	for tp.HasMorePages() {
 		page, err := tp.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("describing auto scaling targets of %s in %s: %w", tableName, rf.Region, err)
+			return readError(rf.Region, fmt.Errorf("describing auto scaling targets of %s in %s: %w", tableName, rf.Region, err))
 		}
 		for _, t := range page.ScalableTargets {
+			id := aws.ToString(t.ResourceId)
 			if isWriteDimension(t.ScalableDimension) {
-				targets[aws.ToString(t.ResourceId)] = true
+				targets[id] = true
+				rf.WriteTargets[ids[id]] = UnitRange{int64(aws.ToInt32(t.MinCapacity)), int64(aws.ToInt32(t.MaxCapacity))}
+			} else if _, ok := ids[id]; ok {
+				rf.ReadAutoScaled = append(rf.ReadAutoScaled, ids[id])
 			}
 		}
 	}
@@ -323,7 +422,7 @@ func gatherAutoScaling(ctx context.Context, client *applicationautoscaling.Clien
 		for pp.HasMorePages() {
 			page, err := pp.NextPage(ctx)
 			if err != nil {
-				return fmt.Errorf("describing auto scaling policies of %s in %s: %w", tableName, rf.Region, err)
+				return readError(rf.Region, fmt.Errorf("describing auto scaling policies of %s in %s: %w", tableName, rf.Region, err))
 			}
 			for _, p := range page.ScalingPolicies {
 				if aws.ToString(p.ResourceId) == id && isWriteDimension(p.ScalableDimension) {

@@ -23,7 +23,7 @@ func Instructions(f *Facts) string {
 		"To upgrade %s (replicas in %s) to version 2019.11.21:\n\n", f.TableName, joinAnd(regions))
 	fmt.Fprintf(&b, "1. Give the person or role who clicks the permission %s in every replica Region (%s), for example:\n%s\n",
 		RequiredPermission, strings.Join(regions, ", "), policy(f))
-	fmt.Fprintf(&b, "2. Open the DynamoDB console in one of those Regions: https://%s.console.aws.amazon.com/dynamodbv2/home?region=%s#tables\n", home, home)
+	fmt.Fprintf(&b, "2. Open the DynamoDB console in one of those Regions: %s\n", ConsoleURL(partition(f), home))
 	fmt.Fprintf(&b, "3. Choose Tables, select %s, and open the Global tables tab.\n", f.TableName)
 	b.WriteString("4. Choose Update version, read and agree to the new requirements, then choose Update version.\n\n")
 	b.WriteString("The replicas keep serving reads and writes. Every member reports TableStatus UPDATING, then ACTIVE " +
@@ -31,6 +31,29 @@ func Instructions(f *Facts) string {
 		"adjust provisioned capacity meanwhile (on-demand is recommended; otherwise raise the auto scaling minimums). " +
 		"From then on each write produces one stream record and no aws:rep:* attributes.")
 	return b.String()
+}
+
+// ConsoleURL is the DynamoDB console's table list in a Region of a partition: each
+// partition has its own console (console.aws.amazon.com, console.amazonaws.cn,
+// console.amazonaws-us-gov.com).
+func ConsoleURL(partition, region string) string {
+	switch partition {
+	case "aws-cn":
+		return fmt.Sprintf("https://console.amazonaws.cn/dynamodbv2/home?region=%s#tables", region)
+	case "aws-us-gov":
+		return fmt.Sprintf("https://console.amazonaws-us-gov.com/dynamodbv2/home?region=%s#tables", region)
+	}
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/dynamodbv2/home?region=%s#tables", region, region)
+}
+
+// partition is the partition of the table's ARNs ("aws" when none is known).
+func partition(f *Facts) string {
+	for _, r := range f.Regions {
+		if parts := strings.SplitN(r.ARN, ":", 6); len(parts) == 6 && parts[1] != "" {
+			return parts[1]
+		}
+	}
+	return "aws"
 }
 
 // policy is the IAM policy that allows the upgrade of this table only.

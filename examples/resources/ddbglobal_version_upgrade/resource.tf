@@ -8,6 +8,9 @@ resource "ddbglobal_version_upgrade" "music" {
 
   remediate                 = true
   remediation_capacity_mode = "PAY_PER_REQUEST" # or "AUTOSCALING"
+  # Switch back to the provisioned capacity recorded before remediation once the
+  # upgrade is done (without it the table stays on-demand).
+  restore_capacity_mode = true
 
   # No application reads aws:rep:deleting, aws:rep:updateregion or aws:rep:updatetime.
   acknowledge_replication_attributes_removal = true
