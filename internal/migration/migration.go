@@ -54,7 +54,7 @@ type Migration struct {
 	streams  StreamsAPI
 	readLim  *rateLimiter
 	writeLim *rateLimiter
-	writeSem chan struct{} // BatchWriteItem calls in flight
+	writeSem chan struct{}  // BatchWriteItem calls in flight
 	items    *adaptiveLimit // single-item (conditional) writes in flight
 
 	prepMu   sync.Mutex
@@ -96,7 +96,7 @@ func New(cfg Config) (*Migration, error) {
 		writeSem: make(chan struct{}, cfg.WriteConcurrency),
 		// A single-item write carries 1 item where a batch carries 25: allow more
 		// of them in flight, as many as the target takes without slowing down.
-		items: newAdaptiveLimit(4*cfg.WriteConcurrency, cfg.WriteConcurrency, 32*cfg.WriteConcurrency),
+		items:   newAdaptiveLimit(4*cfg.WriteConcurrency, cfg.WriteConcurrency, 32*cfg.WriteConcurrency),
 		readers: map[string]*reader{},
 		st: &store{
 			c: cfg.CheckpointClient, table: cfg.CheckpointTable, id: cfg.ID,
