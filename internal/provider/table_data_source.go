@@ -161,7 +161,22 @@ func (d *tableDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		m.GlobalTableVersion = types.StringValue(ddb.VersionLegacy)
 	}
 	m.Replicas = []replicaSummaryModel{}
-	for _, r := range table.Replicas {
+	replicas := table.Replicas
+	if legacy != nil && len(replicas) == 0 {
+		// DescribeTable lists no replicas for a legacy member, as AWS documents
+		// Replicas for 2019.11.21 tables only: the other members come from
+		// DescribeGlobalTable's replication group.
+		for _, r := range legacy.ReplicationGroup {
+			if aws.ToString(r.RegionName) == region {
+				continue
+			}
+			if r.ReplicaStatus == "" {
+				r.ReplicaStatus = awstypes.ReplicaStatus(legacy.GlobalTableStatus)
+			}
+			replicas = append(replicas, r)
+		}
+	}
+	for _, r := range replicas {
 		rm := replicaSummaryModel{
 			Region:     types.StringValue(aws.ToString(r.RegionName)),
 			Status:     types.StringValue(string(r.ReplicaStatus)),

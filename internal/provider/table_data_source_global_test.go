@@ -60,7 +60,8 @@ func TestAccTableDataSource_globalTable(t *testing.T) {
 
 // A legacy (2017.11.29) global table: the data source finds the legacy global table
 // (DescribeGlobalTable) and reports it as such, what ddbglobal_version_upgrade
-// upgrades, with the version and the other member as DescribeTable lists it.
+// upgrades, with the version and the other member as DescribeGlobalTable lists it
+// (DescribeTable lists no replicas for a legacy member).
 //
 // Catches: is_legacy_global_table not looked up (DescribeGlobalTable skipped), or the
 // version left empty for a legacy table.
