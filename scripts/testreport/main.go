@@ -101,7 +101,7 @@ func skipReason(lines []string) string {
 func report(in io.Reader, out io.Writer, allow []allowed, module string) int {
 	output := map[string][]string{} // "pkg test" -> lines
 	var failedTests, unexpected, expected []string
-	failedPkgs := 0
+	failedPkgs, passed := 0, 0
 	short := func(pkg string) string {
 		if module != "" {
 			pkg = strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
@@ -177,6 +177,8 @@ func report(in io.Reader, out io.Writer, allow []allowed, module string) int {
 		case "pass":
 			if e.Test == "" {
 				fmt.Fprintf(out, "ok  \t%s\t%.1fs\n", e.Package, e.Elapsed)
+			} else {
+				passed++
 			}
 			delete(output, key)
 		}
@@ -198,6 +200,8 @@ func report(in io.Reader, out io.Writer, allow []allowed, module string) int {
 	if len(unexpected) > 0 {
 		fmt.Fprintln(out, "A test skipped that must run (a missing backend?); if the skip is by design, add it to the allow-list.")
 	}
+	// The closing line in the plain form CI reads (tests and subtests).
+	fmt.Fprintf(out, "tests: %d passed, %d failed, %d skipped\n", passed, len(failedTests), len(expected)+len(unexpected))
 	if len(failedTests) > 0 || failedPkgs > 0 || len(unexpected) > 0 {
 		return 1
 	}
