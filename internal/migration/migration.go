@@ -513,9 +513,18 @@ func (m *Migration) fail(ctx context.Context, reason string) error {
 	return &LossError{Reason: reason}
 }
 
-// Fresh reports whether the migration has not started yet (no state in the
-// checkpoint table, or no checkpoint table). It changes nothing.
-func (m *Migration) Fresh(ctx context.Context) (bool, error) { return m.st.fresh(ctx) }
+// CheckTarget refuses, as Start would, a migration that has not started yet
+// into a target that holds items without Config.OverwriteTarget
+// (ErrTargetNotEmpty). It changes nothing, so a plan can call it.
+func (m *Migration) CheckTarget(ctx context.Context) error {
+	if fresh, err := m.st.fresh(ctx); err != nil || !fresh {
+		return err
+	}
+	if err := m.prepare(ctx); err != nil {
+		return err
+	}
+	return m.checkTarget(ctx)
+}
 
 // Forget deletes every checkpoint entry of this migration. It does not touch
 // the source, the target or the stream. It leaves one small "retired" entry

@@ -3,15 +3,14 @@ package provider
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
 // checkTables describes both tables and checks that the source's keys map onto the
@@ -70,28 +69,17 @@ func missingSidePath(err error, plan liveMigrationModel) path.Path {
 // A migration that already started (an interrupted create being resumed) is
 // not new: its target holds what it copied.
 func (r *liveMigrationResource) checkTargetEmpty(ctx context.Context, plan liveMigrationModel) error {
-	if plan.OverwriteTarget.ValueBool() {
-		return nil
-	}
 	m, err := r.engine(ctx, plan)
 	if err != nil {
 		return err
 	}
-	if fresh, err := m.Fresh(ctx); err != nil || !fresh {
+	if err := m.CheckTarget(ctx); !errors.Is(err, migration.ErrTargetNotEmpty) {
 		return err
 	}
-	out, err := r.side(plan.Target).DynamoDB(plan.Target.Region.ValueString()).Scan(ctx, &dynamodb.ScanInput{
-		TableName: plan.Target.TableName.ValueStringPointer(), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return fmt.Errorf("checking that target table %s is empty: %w", plan.Target.TableName.ValueString(), err)
-	}
-	if len(out.Items) > 0 {
-		return refuse(path.Root("overwrite_target"), "Target table %s in %s already holds items. A migration "+
-			"copies into an empty table, and its backfill never replaces an item it finds, so leftovers would stay stale. "+
-			"Empty the table, or set overwrite_target = true to have the migration delete the target's items once the "+
-			"source stream is captured and copy the source again.", plan.Target.TableName.ValueString(), plan.Target.Region.ValueString())
-	}
-	return nil
+	return refuse(path.Root("overwrite_target"), "Target table %s in %s already holds items. A migration "+
+		"copies into an empty table, and its backfill never replaces an item it finds, so leftovers would stay stale. "+
+		"Empty the table, or set overwrite_target = true to have the migration delete the target's items once the "+
+		"source stream is captured and copy the source again.", plan.Target.TableName.ValueString(), plan.Target.Region.ValueString())
 }
 
 func isKeyAttribute(t *awstypes.TableDescription, name string) bool {
