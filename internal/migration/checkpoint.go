@@ -86,6 +86,7 @@ type store struct {
 	now        func() time.Time
 	gen        atomic.Value // string: the generation this worker works for
 	leasesLost atomic.Int64 // leases this worker lost (not renewed in time, or taken)
+	leasesHeld atomic.Int64 // leases this worker holds now (acquired, not yet released)
 }
 
 func (s *store) generation() string {
@@ -441,6 +442,7 @@ func (s *store) acquire(ctx context.Context, entry string, init Item) (*lease, I
 		fence = max(fence, intOf(old["leaseUntil"])+s.reqTimeout.Milliseconds())
 	}
 	l.notBefore.Store(fence)
+	s.leasesHeld.Add(1)
 	l.ctx, l.cancel = context.WithCancelCause(context.WithValue(ctx, leaseKey{}, l))
 	l.wg.Add(1)
 	go l.renewLoop()
@@ -555,6 +557,7 @@ func (l *lease) save(ctx context.Context, u update) (Item, error) {
 func (l *lease) release() {
 	l.cancel(context.Canceled)
 	l.wg.Wait()
+	defer l.s.leasesHeld.Add(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	u := update{

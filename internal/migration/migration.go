@@ -73,6 +73,7 @@ type Migration struct {
 	skipped       atomic.Int64 // conditional writes that found a newer value
 	unprocessed   atomic.Int64 // UnprocessedItems entries resubmitted
 	lastRecordsMs atomic.Int64 // when this process last applied a non-empty page
+	refreshedAt   atomic.Int64 // when this process last read the state entry (unix ms)
 
 	shardMu sync.Mutex
 	readers map[string]*reader // shards this process reads
@@ -495,6 +496,7 @@ func (m *Migration) refreshState(ctx context.Context, settings bool) (Item, erro
 	}
 	// A process that did not call Start (plan-time Pending, say) reads the pinned stream here.
 	m.noteState(st)
+	m.refreshedAt.Store(time.Now().UnixMilli())
 	if Phase(sOf(st["phase"])) == PhaseFailed {
 		return st, &LossError{Reason: sOf(st["error"])}
 	}

@@ -121,8 +121,10 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 			log.Debug("request timed out; retrying", "op", op)
 			continue
 		}
+		retries.Add(1)
 		switch {
 		case isThrottle(err):
+			throttles.Add(1)
 			if n, ok := ctx.Value(throttleKey{}).(*atomic.Int64); ok {
 				n.Add(1)
 			}
@@ -143,6 +145,10 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 		}
 	}
 }
+
+// throttles and retries count, for the whole process, the attempts that were
+// throttled and the attempts that were retried for any reason (Stats).
+var throttles, retries atomic.Int64
 
 // throttleKey marks a context whose calls count their throttled attempts in
 // an *atomic.Int64 (for the adaptive write concurrency).

@@ -328,7 +328,8 @@ func TestRunnerBinary(t *testing.T) {
 	m := e.newMigration(t, nil)
 	must(t, m.Start(ctx))
 	runner := func() (*exec.Cmd, *bytes.Buffer) {
-		cmd := exec.Command(bin, "-checkpoint-table", e.ckTable, "-region", e.dstRegion, "-id", e.id, "-endpoint", e.ep, "-lease", "4s")
+		cmd := exec.Command(bin, "-checkpoint-table", e.ckTable, "-region", e.dstRegion, "-id", e.id, "-endpoint", e.ep, "-lease", "4s",
+			"-source-table", e.srcTable, "-source-region", e.srcRegion, "-target-table", e.dstTable, "-target-region", e.dstRegion)
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=migrationtest", "AWS_SECRET_ACCESS_KEY=secret", "AWS_EC2_METADATA_DISABLED=true")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
