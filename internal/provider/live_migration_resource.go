@@ -217,7 +217,9 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"sync": schema.StringAttribute{
 				MarkdownDescription: "Who keeps the target current between applies: " + quotedList(syncModes) + ". `apply`: " +
 					"every plan shows the unapplied stream records as an update and every apply catches up. " +
-					"`external`: the `ddbglobal-sync` runner does; plan and apply only report the lag.",
+					"`external`: the `ddbglobal-sync` runners do the backfill and the sync: the apply that creates the migration " +
+					"captures the stream and returns (phase `backfilling`), refreshes report the progress and the lag, and " +
+					"`cutover = true` waits for the runners' backfill (within the update timeout) before cutting over.",
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString("apply"),
@@ -258,10 +260,11 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"items_copied":    schema.Int64Attribute{MarkdownDescription: "Items copied by the backfill.", Computed: true},
-			"records_applied": schema.Int64Attribute{MarkdownDescription: "Stream records applied to the target.", Computed: true},
-			"pending_records": schema.Int64Attribute{MarkdownDescription: "Stream records not yet applied when last read.", Computed: true},
-			"lag_seconds":     schema.Int64Attribute{MarkdownDescription: "Age of the oldest unapplied record when last read, in seconds (0 when caught up).", Computed: true},
+			"items_copied":      schema.Int64Attribute{MarkdownDescription: "Items copied by the backfill.", Computed: true},
+			"backfill_progress": backfillProgressAttribute(),
+			"records_applied":   schema.Int64Attribute{MarkdownDescription: "Stream records applied to the target.", Computed: true},
+			"pending_records":   schema.Int64Attribute{MarkdownDescription: "Stream records not yet applied when last read.", Computed: true},
+			"lag_seconds":       schema.Int64Attribute{MarkdownDescription: "Age of the oldest unapplied record when last read, in seconds (0 when caught up).", Computed: true},
 			"verification": schema.SingleNestedAttribute{
 				MarkdownDescription: "The last verification.",
 				Computed:            true,
@@ -317,7 +320,7 @@ func (r *liveMigrationResource) Create(ctx context.Context, req resource.CreateR
 		run  func(context.Context) error
 	}{
 		{"capturing the source stream", m.Start},
-		{"backfilling", m.Backfill},
+		{"backfilling", func(ctx context.Context) error { return finishBackfill(ctx, m, plan) }},
 	}
 	if plan.Sync.ValueString() == "apply" {
 		steps = append(steps, struct {
@@ -417,8 +420,8 @@ func (r *liveMigrationResource) Update(ctx context.Context, req resource.UpdateR
 	case st.Phase == migration.PhaseCompleted:
 		// Nothing left to do; settings changes are recorded only.
 	case st.Phase == migration.PhaseBackfilling:
-		// An earlier run stopped during the backfill; finish it.
-		if err := m.Backfill(ctx); err != nil {
+		// An earlier run stopped during the backfill (or the runners do it); finish it.
+		if err := finishBackfill(ctx, m, plan); err != nil {
 			r.failed(ctx, summary, m, plan, err, &resp.Diagnostics, nil)
 			return
 		}
@@ -880,6 +883,7 @@ type liveMigrationModel struct {
 	StreamARN        types.String    `tfsdk:"stream_arn"`
 	StartedAt        types.String    `tfsdk:"started_at"`
 	ItemsCopied      types.Int64     `tfsdk:"items_copied"`
+	BackfillProgress types.Object    `tfsdk:"backfill_progress"`
 	RecordsApplied   types.Int64     `tfsdk:"records_applied"`
 	PendingRecords   types.Int64     `tfsdk:"pending_records"`
 	LagSeconds       types.Int64     `tfsdk:"lag_seconds"`
@@ -993,6 +997,7 @@ func (m *liveMigrationModel) setStatus(st migration.Status) {
 		m.StartedAt = types.StringValue(st.StartedAt.UTC().Format(time.RFC3339))
 	}
 	m.ItemsCopied = types.Int64Value(st.ItemsCopied)
+	m.BackfillProgress = backfillProgressValue(st)
 	m.RecordsApplied = types.Int64Value(st.RecordsApplied)
 	if m.PendingRecords.IsUnknown() || m.PendingRecords.IsNull() {
 		m.PendingRecords = types.Int64Value(0)
