@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func emu(t *testing.T) *emulator.Server {
+func emu(t testing.TB) *emulator.Server {
 	t.Helper()
 	serverOnce.Do(func() { server, serverErr = emulator.Start(context.Background(), emulator.Options{}) })
 	if serverErr != nil {
@@ -59,7 +59,7 @@ func streams(ep, region string) *dynamodbstreams.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("runnertest", "secret", "")})
 }
 
-func createTable(t *testing.T, c *dynamodb.Client, name string) {
+func createTable(t testing.TB, c *dynamodb.Client, name string) {
 	t.Helper()
 	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            &name,
@@ -72,7 +72,7 @@ func createTable(t *testing.T, c *dynamodb.Client, name string) {
 	}
 }
 
-func seed(t *testing.T, c *dynamodb.Client, table, prefix string, n int) {
+func seed(t testing.TB, c *dynamodb.Client, table, prefix string, n int) {
 	t.Helper()
 	var reqs []types.WriteRequest
 	flush := func() {
@@ -114,7 +114,11 @@ type fixture struct {
 	m                    *migration.Migration
 }
 
-func newFixture(t *testing.T, items int) *fixture {
+func newFixture(t testing.TB, items int) *fixture {
+	return newFixtureSegments(t, items, 4)
+}
+
+func newFixtureSegments(t testing.TB, items, segments int) *fixture {
 	t.Helper()
 	// The runner's AWS configuration reads the process environment.
 	t.Setenv("AWS_ACCESS_KEY_ID", "runnertest")
@@ -133,7 +137,7 @@ func newFixture(t *testing.T, items int) *fixture {
 		ID:              f.id,
 		Source:          migration.Endpoint{Table: f.src, Region: "us-east-1", DynamoDB: f.srcC, Streams: streams(f.ep, "us-east-1")},
 		Target:          migration.Endpoint{Table: f.dst, Region: "eu-west-1", DynamoDB: f.dstC},
-		CheckpointTable: f.ck, Segments: 4, LeaseDuration: 3 * time.Second,
+		CheckpointTable: f.ck, Segments: segments, LeaseDuration: 3 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
