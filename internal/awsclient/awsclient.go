@@ -77,6 +77,10 @@ type Client struct {
 	streams     map[string]*dynamodbstreams.Client
 	autoscaling map[string]*applicationautoscaling.Client
 	kms         map[string]*kms.Client
+
+	accountOnce sync.Once
+	account     string
+	accountErr  error
 }
 
 // ValidateEndpoint reports whether s is an absolute http(s) URL.
@@ -241,6 +245,39 @@ func (c *Client) KMS(region string) *kms.Client {
 	})
 }
 
+// accountLookupTimeout bounds the one GetCallerIdentity call AccountID makes, so that
+// an unreachable STS (a local endpoint without it, say) delays nothing for long.
+const accountLookupTimeout = 15 * time.Second
+
+// AccountID is the AWS account of the credentials, from STS GetCallerIdentity, asked at
+// most once per client (the answer, or the error, is kept).
+func (c *Client) AccountID(ctx context.Context) (string, error) {
+	c.accountOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, accountLookupTimeout)
+		defer cancel()
+		out, err := c.sts().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+			o.RetryMaxAttempts = 3
+		})
+		switch {
+		case err != nil:
+			c.accountErr = fmt.Errorf("STS GetCallerIdentity: %w", err)
+		case aws.ToString(out.Account) == "":
+			c.accountErr = errors.New("STS GetCallerIdentity returned no account")
+		default:
+			c.account = aws.ToString(out.Account)
+		}
+	})
+	return c.account, c.accountErr
+}
+
+func (c *Client) sts() *sts.Client {
+	return sts.NewFromConfig(c.cfg, func(o *sts.Options) {
+		if c.endpoints.STS != "" {
+			o.BaseEndpoint = aws.String(c.endpoints.STS)
+		}
+	})
+}
+
 // AssumingRole returns a Client whose credentials come from assuming roleARN with this
 // client's credentials (for a migration side in another account). An empty roleARN
 // returns c itself.
@@ -248,13 +285,8 @@ func (c *Client) AssumingRole(roleARN, sessionName string) *Client {
 	if roleARN == "" {
 		return c
 	}
-	stsClient := sts.NewFromConfig(c.cfg, func(o *sts.Options) {
-		if c.endpoints.STS != "" {
-			o.BaseEndpoint = aws.String(c.endpoints.STS)
-		}
-	})
 	cfg := c.cfg.Copy()
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, roleARN, func(o *stscreds.AssumeRoleOptions) {
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.sts(), roleARN, func(o *stscreds.AssumeRoleOptions) {
 		if sessionName != "" {
 			o.RoleSessionName = sessionName
 		}

@@ -286,6 +286,7 @@ func (r *liveMigrationResource) Configure(_ context.Context, req resource.Config
 }
 
 func (r *liveMigrationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	var plan liveMigrationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -347,6 +348,7 @@ func (r *liveMigrationResource) Create(ctx context.Context, req resource.CreateR
 }
 
 func (r *liveMigrationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State, &req.State)
 	var state liveMigrationModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -384,6 +386,7 @@ func (r *liveMigrationResource) Read(ctx context.Context, req resource.ReadReque
 }
 
 func (r *liveMigrationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	var plan, state liveMigrationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -480,6 +483,10 @@ func (r *liveMigrationResource) Delete(ctx context.Context, req resource.DeleteR
 // ImportState takes the migration id, optionally followed by ",CHECKPOINT_TABLE" when
 // the migration uses another checkpoint table than the default.
 func (r *liveMigrationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	defer importedIdentity(ctx, r, resp)
+	if !importByIdentity(ctx, &req, &resp.Diagnostics, r.importIDFromIdentity) {
+		return
+	}
 	id, checkpoint, _ := strings.Cut(req.ID, ",")
 	if checkpoint == "" {
 		checkpoint = defaultCheckpointTable

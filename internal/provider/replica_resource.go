@@ -184,6 +184,7 @@ func (r *replicaResource) Configure(_ context.Context, req resource.ConfigureReq
 }
 
 func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	var plan replicaModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -277,6 +278,7 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *replicaResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State, &req.State)
 	var state replicaModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -303,6 +305,7 @@ func (r *replicaResource) Read(ctx context.Context, req resource.ReadRequest, re
 }
 
 func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	var plan, state replicaModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -419,6 +422,10 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *replicaResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	defer importedIdentity(ctx, r, resp)
+	if !importByIdentity(ctx, &req, &resp.Diagnostics, r.importIDFromIdentity) {
+		return
+	}
 	table, region, ok := strings.Cut(req.ID, ":")
 	if !ok || table == "" || !regionPattern.MatchString(region) {
 		resp.Diagnostics.AddError("importing DynamoDB replica",

@@ -186,6 +186,7 @@ func (r *versionUpgradeResource) Configure(_ context.Context, req resource.Confi
 }
 
 func (r *versionUpgradeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	var plan versionUpgradeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -299,6 +300,7 @@ func (r *versionUpgradeResource) Create(ctx context.Context, req resource.Create
 }
 
 func (r *versionUpgradeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State, &req.State)
 	var state versionUpgradeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -318,6 +320,7 @@ func (r *versionUpgradeResource) Read(ctx context.Context, req resource.ReadRequ
 }
 
 func (r *versionUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer keepIdentity(ctx, r, resp.Identity, &resp.Diagnostics, &resp.State)
 	// Only remediate, remediation_capacity_mode, the acknowledgement and timeouts can
 	// change in place; they matter before an upgrade, which is over by now.
 	var plan versionUpgradeModel
@@ -490,6 +493,10 @@ func (r *versionUpgradeResource) wait(ctx context.Context, plan *versionUpgradeM
 // the id is GLOBAL_TABLE_NAME, or GLOBAL_TABLE_NAME:REGION for a member Region other
 // than the provider's. A legacy table has no finished upgrade to import.
 func (r *versionUpgradeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	defer importedIdentity(ctx, r, resp)
+	if !importByIdentity(ctx, &req, &resp.Diagnostics, r.importIDFromIdentity) {
+		return
+	}
 	const summary = "importing DynamoDB global table upgrade"
 	name, region, _ := strings.Cut(req.ID, ":")
 	if !tableNamePattern.MatchString(name) || region != "" && !regionPattern.MatchString(region) {
