@@ -2,7 +2,10 @@ package provider_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -78,22 +81,35 @@ func TestAccIdentity_replica(t *testing.T) {
 	}))
 }
 
-// A replica made outside Terraform is taken over with an import block that gives the
-// identity's required attributes only; the account is filled in from the credentials.
-// An identity naming another account is refused before anything is read.
+// identityExample is a published import-by-identity example with its table names
+// replaced by the test's, after the tests' provider block.
+func identityExample(t *testing.T, resourceType string, names map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/resources/" + resourceType + "/import-by-identity/main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := string(b)
+	for published, name := range names {
+		if !strings.Contains(config, strconv.Quote(published)) {
+			t.Fatalf("the %s example names no table %q", resourceType, published)
+		}
+		config = strings.ReplaceAll(config, strconv.Quote(published), strconv.Quote(name))
+	}
+	return acctest.ProviderConfig() + config
+}
+
+// A replica made outside Terraform is taken over by the published import block, which
+// gives the identity's required attributes only; the account is filled in from the
+// credentials. An identity naming another account is refused before anything is read.
 func TestAccIdentity_replicaImportBlock(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.UseIdentityTerraform(t)
 	table := acctest.RandomName("tf-acc-ident")
 	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk"})
-	addReplicaOutsideTerraform(t, table, "eu-west-1")
-	const address = "ddbglobal_replica.test"
-	config := replicaConfig(table, "eu-west-1", "") + fmt.Sprintf(`
-import {
-  to       = ddbglobal_replica.test
-  identity = { table_name = %q, region = "eu-west-1" }
-}
-`, table)
+	addReplicaOutsideTerraform(t, table, "ap-northeast-1")
+	const address = "ddbglobal_replica.tokyo"
+	config := identityExample(t, "ddbglobal_replica", map[string]string{"orders": table})
 
 	resource.Test(t, identityTestCase(resource.TestCase{
 		CheckDestroy: checkNoReplicas(t, table),
@@ -108,7 +124,7 @@ import {
 					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
 					statecheck.ExpectIdentity(address, map[string]knownvalue.Check{
 						"table_name": knownvalue.StringExact(table),
-						"region":     knownvalue.StringExact("eu-west-1"),
+						"region":     knownvalue.StringExact("ap-northeast-1"),
 						"account_id": accountID(),
 					}),
 				},
@@ -119,12 +135,12 @@ import {
 				Config: config + fmt.Sprintf(`
 resource "ddbglobal_replica" "again" {
   table_name = %[1]q
-  region     = "eu-west-1"
+  region     = "ap-northeast-1"
 }
 
 import {
   to       = ddbglobal_replica.again
-  identity = { table_name = %[1]q, region = "eu-west-1", account_id = "000000000000" }
+  identity = { table_name = %[1]q, region = "ap-northeast-1", account_id = "000000000000" }
 }
 `, table),
 				PlanOnly:    true,
@@ -134,30 +150,50 @@ import {
 	}))
 }
 
-// A current global table's upgrade is imported by identity with the table name alone:
-// the Region defaults to the provider's, and the identity records it.
+// A current global table's upgrade is imported by the published import block (with a
+// Region), and by an identity with the table name alone, whose Region is the provider's.
 func TestAccIdentity_versionUpgrade(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.UseIdentityTerraform(t)
 	name := acctest.RandomName("tf-acc-ident")
 	createCurrentGlobalTable(t, name)
+	const address = "ddbglobal_version_upgrade.orders"
+	config := identityExample(t, "ddbglobal_version_upgrade", map[string]string{"orders": name})
 
 	resource.Test(t, identityTestCase(resource.TestCase{
 		Steps: []resource.TestStep{
 			{
-				Config: upgradeConfig(name, "") + fmt.Sprintf(`
-import {
-  to       = ddbglobal_version_upgrade.test
-  identity = { global_table_name = %q }
-}
-`, name),
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(upgradeAddr, plancheck.ResourceActionNoop)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionNoop)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(upgradeAddr, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
-					statecheck.ExpectIdentity(upgradeAddr, map[string]knownvalue.Check{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("version"), knownvalue.StringExact("2019.11.21")),
+					statecheck.ExpectIdentity(address, map[string]knownvalue.Check{
+						"global_table_name": knownvalue.StringExact(name),
+						"region":            knownvalue.StringExact("eu-west-1"),
+						"account_id":        accountID(),
+					}),
+				},
+			},
+			{
+				Config: config + fmt.Sprintf(`
+resource "ddbglobal_version_upgrade" "default_region" {
+  global_table_name                          = %[1]q
+  acknowledge_replication_attributes_removal = true
+}
+
+import {
+  to       = ddbglobal_version_upgrade.default_region
+  identity = { global_table_name = %[1]q }
+}
+`, name),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectIdentity("ddbglobal_version_upgrade.default_region", map[string]knownvalue.Check{
 						"global_table_name": knownvalue.StringExact(name),
 						"region":            knownvalue.StringExact(acctest.Region),
 						"account_id":        accountID(),
@@ -165,7 +201,15 @@ import {
 				},
 			},
 			{
-				ResourceName:    upgradeAddr,
+				// The configuration without its import blocks: the step adds its own.
+				Config: acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_version_upgrade" "orders" {
+  global_table_name                          = %q
+  region                                     = "eu-west-1"
+  acknowledge_replication_attributes_removal = true
+}
+`, name),
+				ResourceName:    address,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
 			},
@@ -173,30 +217,61 @@ import {
 	}))
 }
 
-// A migration's identity is its two tables and its checkpoint table; importing it by
-// identity plans a no-op import.
+// A migration's identity is its two tables and its checkpoint table. The published
+// import block (the default checkpoint table) takes over a migration that another
+// configuration started and forgot; importing by the full identity plans a no-op.
 func TestAccIdentity_liveMigration(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.UseIdentityTerraform(t)
 	f := newMigrationFixture(t, 20, "pk")
+	const address = "ddbglobal_live_migration.orders_v2"
+	started := acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_live_migration" "first" {
+  source = { table_name = %q, region = %q }
+  target = { table_name = %q, region = %q }
+}
+`, f.source, f.srcRegion, f.target, f.dstRegion)
+	example := identityExample(t, "ddbglobal_live_migration", map[string]string{"orders": f.source, "orders-v2": f.target})
 
 	resource.Test(t, identityTestCase(resource.TestCase{
 		Steps: []resource.TestStep{
 			{
-				Config: f.config(""),
+				Config: started,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectIdentity(migrationAddress, map[string]knownvalue.Check{
+					statecheck.ExpectKnownValue("ddbglobal_live_migration.first", tfjsonpath.New("phase"), knownvalue.StringExact("syncing")),
+				},
+			},
+			{
+				// The first configuration lets go of the migration without
+				// destroying it; the example takes it over.
+				Config: example + `
+removed {
+  from = ddbglobal_live_migration.first
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionNoop)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("phase"), knownvalue.StringExact("syncing")),
+					statecheck.ExpectIdentity(address, map[string]knownvalue.Check{
 						"source_table_name": knownvalue.StringExact(f.source),
 						"source_region":     knownvalue.StringExact(f.srcRegion),
 						"target_table_name": knownvalue.StringExact(f.target),
 						"target_region":     knownvalue.StringExact(f.dstRegion),
-						"checkpoint_table":  knownvalue.StringExact(f.checkpoint),
+						"checkpoint_table":  knownvalue.StringExact("ddbglobal-migrations"),
 						"account_id":        accountID(),
 					}),
 				},
 			},
 			{
-				ResourceName:    migrationAddress,
+				// The configuration without its import block: the step adds its own.
+				Config:          strings.Replace(started, `"first"`, `"orders_v2"`, 1),
+				ResourceName:    address,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
 			},
