@@ -15,9 +15,10 @@ usage="usage: build-cli.sh terraform|tofu VERSION DIR"
 cli=${1:?$usage}
 version=${2:?$usage}
 dest=${3:?$usage}
+# version.dev=no: a release build, whose version has no "-dev" suffix.
 case "$cli" in
-  terraform) module=github.com/hashicorp/terraform pkg=. ;;
-  tofu) module=github.com/opentofu/opentofu pkg=./cmd/tofu ;;
+  terraform) module=github.com/hashicorp/terraform pkg=. ldflags="-X github.com/hashicorp/terraform/version.dev=no" ;;
+  tofu) module=github.com/opentofu/opentofu pkg=./cmd/tofu ldflags="-X github.com/opentofu/opentofu/version.dev=no" ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
 if [ -x "$dest/$cli" ]; then exit 0; fi
@@ -52,6 +53,6 @@ if [ "$cli" = terraform ]; then
 fi
 
 # Built under another name and renamed, so an interrupted build leaves no half-written binary.
-GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$dest/$cli.partial" "$pkg"
+GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$dest/$cli.partial" "$pkg"
 mv "$dest/$cli.partial" "$dest/$cli"
 "$dest/$cli" version | sed -n 1p

@@ -91,10 +91,11 @@ func identityExample(t *testing.T, resourceType string, names map[string]string)
 	}
 	config := string(b)
 	for published, name := range names {
-		if !strings.Contains(config, strconv.Quote(published)) {
+		// Attribute values only, not resource names.
+		if !strings.Contains(config, "= "+strconv.Quote(published)) {
 			t.Fatalf("the %s example names no table %q", resourceType, published)
 		}
-		config = strings.ReplaceAll(config, strconv.Quote(published), strconv.Quote(name))
+		config = strings.ReplaceAll(config, "= "+strconv.Quote(published), "= "+strconv.Quote(name))
 	}
 	return acctest.ProviderConfig() + config
 }
