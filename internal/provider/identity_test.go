@@ -123,6 +123,8 @@ func TestAccIdentity_replicaImportBlock(t *testing.T) {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(address, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+					// account_id catches an import that keeps the import block's
+					// identity, without the attributes it left out.
 					statecheck.ExpectIdentity(address, map[string]knownvalue.Check{
 						"table_name": knownvalue.StringExact(table),
 						"region":     knownvalue.StringExact("ap-northeast-1"),
