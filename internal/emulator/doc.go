@@ -5,12 +5,15 @@
 //
 // # What the front does
 //
-//   - The Region comes from the SigV4 credential scope; any credentials are
-//     accepted and all callers share one account (AccountID). DynamoDB Local keeps
-//     data per access key and Region, so the front forwards with one fixed access
-//     key, and rewrites DynamoDB Local's "ddblocal" ARNs to the caller's Region and
-//     AccountID in answers (and back in requests: stream ARNs, iterators,
-//     ResourceArn).
+//   - The Region comes from the SigV4 credential scope and the account from the
+//     access key (accounts.go): a twelve-digit key is that account, a key from STS
+//     AssumeRole is the role's account, any other key the default AccountID. Each
+//     account sees its own tables; DynamoDB Local keeps data per access key and
+//     Region, so the front forwards with one access key per account, and rewrites
+//     DynamoDB Local's "ddblocal" ARNs to the caller's Region and account in answers
+//     (and back in requests: stream ARNs, iterators, ResourceArn). Another account's
+//     table is reached by ARN only, when its resource-based policy allows the caller
+//     (policy.go: Put/Get/DeleteResourcePolicy and the policy evaluation).
 //   - Global tables 2019.11.21: UpdateTable ReplicaUpdates (Create/Update/Delete)
 //     with AWS's rules and errors, replicas CREATING→ACTIVE and DELETING→gone after
 //     the configured delays, existing items copied into a new replica, then every
@@ -29,9 +32,9 @@
 //     settings, DescribeTableReplicaAutoScaling and Application Auto Scaling targets
 //     and policies are kept in the front (nothing actually scales). Deletion
 //     protection and TTL settings are DynamoDB Local's own. STS GetCallerIdentity
-//     answers with AccountID, so credential validation works; STS AssumeRole hands
-//     out temporary credentials for any role ARN (they land in the one account) and
-//     records the role, which AssumedRoles lists.
+//     answers with the caller's account, so credential validation works; STS
+//     AssumeRole hands out temporary credentials for any role ARN (they land in the
+//     role's account) and records the role, which AssumedRoles lists.
 //   - Last writer wins is decided by the time the front saw each client write (the
 //     Region's write that answered first loses), not by when a stream record was
 //     read. Item data is never rewritten: an ARN stored in an attribute stays as

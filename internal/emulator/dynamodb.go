@@ -41,6 +41,8 @@ func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
 		return s.describeLimits(req)
 	case "DescribeTableReplicaAutoScaling":
 		return s.describeTableReplicaAutoScaling(req)
+	case "PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy":
+		return s.resourcePolicyOp(req) // policy.go
 	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems":
 		if s.groupCount.Load() > 0 {
 			s.noteWrites(req)

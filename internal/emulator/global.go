@@ -637,6 +637,7 @@ func (s *Server) deleteTable(req *request) ([]byte, *apiError) {
 // forgetTableLocked drops what the front keeps about a deleted table.
 func (s *Server) forgetTableLocked(region, name string) {
 	delete(s.meta, tableKey{region, name})
+	s.forgetPoliciesLocked(region, name) // policy.go
 	for k := range s.targets {
 		if k.Region == region && (k.ResourceID == "table/"+name || len(k.ResourceID) > len("table/"+name+"/") && k.ResourceID[:len("table/"+name+"/")] == "table/"+name+"/") {
 			delete(s.targets, k)

@@ -23,7 +23,7 @@ import (
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddblocal"
 )
 
-// AccountID is the account every caller sees, whatever its credentials.
+// AccountID is the default account: callers whose access key names no other (accounts.go).
 const AccountID = "123456789012"
 
 const (
@@ -131,12 +131,14 @@ type Server struct {
 	faults       []*faultRule
 	faultByID    map[int]*faultRule // every rule added since the last clear, removed or not
 	nextFaultID  int
-	assumedRoles []string                 // STS AssumeRole calls, for tests
-	issuedKeys   map[string]string        // access key id handed out by AssumeRole -> role ARN
-	roleCalls    map[roleCallKey]int      // calls signed with an assumed role's key, for tests
-	trims        map[string]string        // local stream ARN|shard -> first sequence number not trimmed
-	splits       map[string]*shardSplit   // local stream ARN|shard
-	vshards      map[string]*virtualShard // local stream ARN|virtual shard id
+	assumedRoles []string                     // STS AssumeRole calls, for tests
+	crossCalls   []CrossAccountCall           // calls that reached another account's table (accounts.go)
+	resPolicies  map[tableKey]*resourcePolicy // resource-based policies by scope and table (policy.go)
+	issuedKeys   map[string]string            // access key id handed out by AssumeRole -> role ARN
+	roleCalls    map[roleCallKey]int          // calls signed with an assumed role's key, for tests
+	trims        map[string]string            // local stream ARN|shard -> first sequence number not trimmed
+	splits       map[string]*shardSplit       // local stream ARN|shard
+	vshards      map[string]*virtualShard     // local stream ARN|virtual shard id
 	nextShard    int
 	quotas       map[string]TableQuota // per Region; absent: the default quota
 	iteratorTTL  time.Duration
@@ -243,6 +245,8 @@ func (s *Server) resetStateLocked() {
 	s.quotas = map[string]TableQuota{}
 	s.createFails = map[tableKey]string{}
 	s.assumedRoles = nil
+	s.crossCalls = nil
+	s.resPolicies = map[tableKey]*resourcePolicy{}
 	s.roleCalls = nil
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
@@ -313,9 +317,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Form.Get("Action") {
 	case "GetCallerIdentity":
-		_, _ = io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
-			`<Arn>arn:aws:iam::`+AccountID+`:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>`+AccountID+`</Account>`+
-			`</GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+		_, _ = io.WriteString(w, stsCallerIdentity(s.callerOf(r.Header.Get("Authorization"))))
 	case "AssumeRole":
 		role, session := r.Form.Get("RoleArn"), r.Form.Get("RoleSessionName")
 		if !strings.HasPrefix(role, "arn:aws:iam::") || session == "" {
@@ -446,7 +448,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	region := regionOf(r.Header.Get("Authorization"))
-	req := &request{ctx: r.Context(), proto: proto, op: op, region: region, body: body}
+	who := s.callerOf(r.Header.Get("Authorization"))
+	req := &request{ctx: r.Context(), proto: proto, op: op, region: scopeOf(region, who.account), body: body}
+	if e := s.routeAccount(req, who); e != nil { // accounts.go: another account's table by ARN
+		writeError(w, proto, e)
+		return
+	}
+	region = req.region
 	s.noteRegion(region)
 	s.noteCaller(r.Header.Get("Authorization"), req)
 
@@ -472,11 +480,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !itemDataOps[op] {
 			aerr.Message = string(fromLocal([]byte(aerr.Message), region))
 			if aerr.raw != nil {
-				aerr.raw = fromLocal(aerr.raw, region)
+				aerr.raw = cleanScopes(fromLocal(aerr.raw, region))
 			}
+			aerr.Message = string(cleanScopes([]byte(aerr.Message)))
 		}
 		writeError(w, proto, aerr)
 		return
+	}
+	if !itemDataOps[op] {
+		resp = cleanScopes(resp) // accounts.go: no scope leaves the emulator
 	}
 	h := w.Header()
 	h.Set("Content-Type", proto.contentType())
@@ -518,20 +530,20 @@ func regionOf(auth string) string {
 	return defaultRegion
 }
 
-var callerARNRe = regexp.MustCompile(`arn:aws:dynamodb:[a-z0-9-]+:` + AccountID + `:`)
-
-// toLocal rewrites the caller's ARNs into DynamoDB Local's.
+// toLocal rewrites the caller's ARNs (of any account) into DynamoDB Local's.
 func toLocal(body []byte) []byte {
-	if !bytes.Contains(body, []byte(":"+AccountID+":")) {
+	if !bytes.Contains(body, []byte("arn:aws:dynamodb:")) {
 		return body
 	}
-	return callerARNRe.ReplaceAll(body, []byte(localARNPrefix))
+	return anyAccountARNRe.ReplaceAll(body, []byte(localARNPrefix))
 }
 
-// fromLocal rewrites DynamoDB Local's ARNs and Region names into the caller's.
-func fromLocal(body []byte, region string) []byte {
+// fromLocal rewrites DynamoDB Local's ARNs and Region names into the caller's;
+// scope is the Region, or "region@account" (accounts.go).
+func fromLocal(body []byte, scope string) []byte {
+	region, account := splitScope(scope)
 	if bytes.Contains(body, []byte(localARNPrefix)) {
-		body = bytes.ReplaceAll(body, []byte(localARNPrefix), []byte("arn:aws:dynamodb:"+region+":"+AccountID+":"))
+		body = bytes.ReplaceAll(body, []byte(localARNPrefix), []byte("arn:aws:dynamodb:"+region+":"+account+":"))
 	}
 	if bytes.Contains(body, []byte(`"awsRegion":"ddblocal"`)) {
 		body = bytes.ReplaceAll(body, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+region+`"`))
@@ -550,7 +562,8 @@ func (s *Server) callLocal(ctx context.Context, region, target string, body []by
 	service := "dynamodb"
 	req.Header.Set("X-Amz-Target", target)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+localAccessKey+"/20200101/"+region+"/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
+	localRegion, key := localKeyOf(region) // one database per account and Region (accounts.go)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20200101/"+localRegion+"/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, errorf("InternalServerError", http.StatusInternalServerError, "DynamoDB Local: %v", err)
@@ -610,7 +623,8 @@ func (s *Server) forward(req *request) ([]byte, *apiError) {
 	if itemDataOps[req.op] {
 		// Items are the caller's data: an ARN stored in an attribute stays as written.
 		if req.op == "GetRecords" {
-			return bytes.ReplaceAll(resp, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+req.region+`"`)), nil
+			plain, _ := splitScope(req.region)
+			return bytes.ReplaceAll(resp, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+plain+`"`)), nil
 		}
 		return resp, nil
 	}
@@ -626,8 +640,9 @@ var itemDataOps = map[string]bool{
 
 func localTableARN(name string) string { return localARNPrefix + "table/" + name }
 
-func tableARN(region, name string) string {
-	return "arn:aws:dynamodb:" + region + ":" + AccountID + ":table/" + name
+func tableARN(scope, name string) string {
+	region, account := splitScope(scope)
+	return "arn:aws:dynamodb:" + region + ":" + account + ":table/" + name
 }
 
 // tableFromARN returns the Region and table name of a caller's table ARN.

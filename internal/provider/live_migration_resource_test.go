@@ -457,12 +457,14 @@ func waitFor(d time.Duration, f func() error) error {
 	}
 }
 
-// Each side may live in another account, reached through its own role.
+// Each side is reached through its own role.
 func TestAccLiveMigration_rolePerSide(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
 	f := newMigrationFixture(t, 40, "pk")
-	srcRole, dstRole := "arn:aws:iam::111111111111:role/"+f.source, "arn:aws:iam::222222222222:role/"+f.target
+	// Roles of the tables' own account: the cross-account case, with source and target
+	// in two other accounts, is TestAccLiveMigration_crossAccountRoles.
+	srcRole, dstRole := "arn:aws:iam::123456789012:role/"+f.source, "arn:aws:iam::123456789012:role/"+f.target
 	before := len(emu.AssumedRoles())
 	config := acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
