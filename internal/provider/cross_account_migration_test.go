@@ -36,7 +36,9 @@ func createTableAs(t *testing.T, c *dynamodb.Client, name, hashKey string) {
 	if err != nil {
 		t.Fatalf("creating %s: %v", name, err)
 	}
-	t.Cleanup(func() { _, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
+	t.Cleanup(func() {
+		_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
 }
 
 // A migration from a table of one account into a table of another, each side
