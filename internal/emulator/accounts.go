@@ -225,3 +225,21 @@ func stsCallerIdentity(who caller) string {
 		`<Arn>` + arn + `</Arn><UserId>AIDAEMULATOR</UserId><Account>` + who.account + `</Account>` +
 		`</GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
 }
+
+func accountOfScope(scope string) string {
+	_, a := splitScope(scope)
+	return a
+}
+
+// qualifyReplicaRegions names the Regions of ReplicaUpdates in the caller's account:
+// a same-account replica is the caller's table in another Region.
+func qualifyReplicaRegions(actions []replicaAction, scope string) {
+	account := accountOfScope(scope)
+	for _, a := range actions {
+		for _, spec := range []*replicaSpec{a.Create, a.Update, a.Delete} {
+			if spec != nil {
+				spec.RegionName = scopeOf(spec.RegionName, account)
+			}
+		}
+	}
+}

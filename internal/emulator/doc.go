@@ -22,6 +22,15 @@
 //     are not replicated back). DescribeTable shows Replicas[] and
 //     GlobalTableVersion; the first replica enables a NEW_AND_OLD_IMAGES stream.
 //     Settings changes (UpdateTable, UpdateTimeToLive) are repeated in every member.
+//   - Multi-account global tables (multiaccount.go): CreateTable with
+//     GlobalTableSourceArn in another account adds a replica when every replica's
+//     resource-based policy allows the replication service; settings are shared,
+//     one replica per account and Region; descriptions carry ReplicaArn and
+//     GlobalTableSettingsReplicationMode. MRSC (mrsc.go): UpdateTable
+//     MultiRegionConsistency = STRONG with two replica Creates, or one and a
+//     witness, on an empty table within one Region set; no one-by-one changes, no
+//     change of mode; DescribeTable shows MultiRegionConsistency and
+//     GlobalTableWitnesses. Writes of an MRSC table replicate like MREC writes.
 //   - Global tables 2017.11.29: CreateGlobalTable, DescribeGlobalTable,
 //     UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
 //     UpdateGlobalTableSettings, with legacy item and stream behaviour: a source

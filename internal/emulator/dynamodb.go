@@ -12,11 +12,13 @@ import (
 func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
 	switch req.op {
 	case "CreateTable":
-		return s.createTable(req)
+		return s.createTableWithPolicy(req) // multiaccount.go: ResourcePolicy, GlobalTableSourceArn
+
 	case "DescribeTable":
 		return s.decorated(req, "Table")
 	case "UpdateTable":
-		return s.updateTable(req)
+		return s.updateTableModes(req) // mrsc.go: MRSC and multi-account rules first
+
 	case "DeleteTable":
 		return s.deleteTable(req)
 	case "UpdateTimeToLive":
@@ -269,6 +271,9 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 		replicas = append(replicas, r.describe())
 	}
 	table["Replicas"], _ = json.Marshal(replicas)
+	if g.mode != nil {
+		s.decorateModeLocked(g, region, table) // multiaccount.go, mrsc.go
+	}
 }
 
 func (s *Server) updateTimeToLive(req *request) ([]byte, *apiError) {

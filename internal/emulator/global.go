@@ -30,7 +30,8 @@ type group struct {
 	// sourcedAt is when each Region last sourced a replica create (the 24 h rule).
 	sourcedAt map[string]time.Time
 	upgrading bool
-	keyAttrs  []string // names of the key attributes
+	mode      *groupMode // multi-account or MRSC (multiaccount.go, mrsc.go); nil: same-account MREC
+	keyAttrs  []string   // names of the key attributes
 	stop      chan struct{}
 	done      chan struct{}
 	stopped   bool
@@ -317,7 +318,7 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		if a.Create != nil || a.Delete != nil {
 			createsDeletes++
 		}
-		if spec.RegionName == req.region {
+		if scopeOf(spec.RegionName, accountOfScope(req.region)) == req.region {
 			return nil, validation("Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.")
 		}
 		if !regionPattern.MatchString(spec.RegionName) {
@@ -332,6 +333,7 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 			return nil, validation("One or more parameter values were invalid: KMSMasterKeyId of the replica in %s cannot be updated; delete the replica and create it again with the new key", spec.RegionName)
 		}
 	}
+	qualifyReplicaRegions(actions, req.region) // accounts.go: the caller's account's Regions
 	if createsDeletes > 1 {
 		return nil, validation("One or more parameter values were invalid: Only one replica can be created or deleted per UpdateTable call: more than one create or delete replica actions not allowed")
 	}

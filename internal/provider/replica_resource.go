@@ -567,6 +567,9 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 	} else if !ddb.IsNotFound(err) {
 		return err
 	}
+	if err := globalModeRefusal(desc, table); err != nil { // replica_accounts.go: MRSC and multi-account tables
+		return err
+	}
 	if s := desc.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) && s.StreamViewType != awstypes.StreamViewTypeNewAndOldImages {
 		return refuse(path.Root("table_name"), "Table %q has a stream of view type %s; global tables replicate through a NEW_AND_OLD_IMAGES "+
 			"stream. Change the table's stream_view_type to NEW_AND_OLD_IMAGES (or disable the stream and let DynamoDB "+

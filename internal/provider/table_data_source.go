@@ -84,7 +84,29 @@ func (d *tableDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 					"status":      schema.StringAttribute{MarkdownDescription: "Replica status, e.g. `ACTIVE`, `CREATING`.", Computed: true},
 					"kms_key_arn": schema.StringAttribute{MarkdownDescription: "Customer managed KMS key of the replica, if any.", Computed: true},
 					"table_class": schema.StringAttribute{MarkdownDescription: "Replica table class, if reported.", Computed: true},
+					"account_id": schema.StringAttribute{MarkdownDescription: "AWS account of the replica: another account's for a " +
+						"replica of a multi-account global table, else the table's own.", Computed: true},
+					"arn": schema.StringAttribute{MarkdownDescription: "ARN of the replica table (DynamoDB's `ReplicaArn` when it " +
+						"reports one, else built from the Region and the account).", Computed: true},
 				}},
+			},
+			"consistency_mode": schema.StringAttribute{
+				MarkdownDescription: "`STRONG` for a multi-Region strongly consistent (MRSC) global table, `EVENTUAL` for " +
+					"another global table (MREC), empty for a table with no replicas.",
+				Computed: true,
+			},
+			"witnesses": schema.ListNestedAttribute{
+				MarkdownDescription: "Witness Regions of an MRSC global table (two replicas and a witness).",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"region": schema.StringAttribute{MarkdownDescription: "Witness Region.", Computed: true},
+					"status": schema.StringAttribute{MarkdownDescription: "`CREATING`, `ACTIVE` or `DELETING`.", Computed: true},
+				}},
+			},
+			"multi_account": schema.BoolAttribute{
+				MarkdownDescription: "True when the table belongs to a multi-account global table (its replicas live in " +
+					"other accounts and share every setting).",
+				Computed: true,
 			},
 		},
 	}
@@ -186,8 +208,10 @@ func (d *tableDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		if r.ReplicaTableClassSummary != nil {
 			rm.TableClass = types.StringValue(string(r.ReplicaTableClassSummary.TableClass))
 		}
+		rm.AccountID, rm.ARN = replicaAccountAndARN(table, r) // replica_accounts.go
 		m.Replicas = append(m.Replicas, rm)
 	}
+	m.ConsistencyMode, m.Witnesses, m.MultiAccount = globalModeOf(table, legacy != nil) // replica_accounts.go
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
@@ -202,6 +226,9 @@ type tableDataSourceModel struct {
 	GlobalTableVersion  types.String          `tfsdk:"global_table_version"`
 	IsLegacyGlobalTable types.Bool            `tfsdk:"is_legacy_global_table"`
 	Replicas            []replicaSummaryModel `tfsdk:"replicas"`
+	ConsistencyMode     types.String          `tfsdk:"consistency_mode"`
+	Witnesses           []witnessModel        `tfsdk:"witnesses"`
+	MultiAccount        types.Bool            `tfsdk:"multi_account"`
 }
 
 type keySchemaModel struct {
@@ -221,4 +248,6 @@ type replicaSummaryModel struct {
 	Status     types.String `tfsdk:"status"`
 	KMSKeyARN  types.String `tfsdk:"kms_key_arn"`
 	TableClass types.String `tfsdk:"table_class"`
+	AccountID  types.String `tfsdk:"account_id"`
+	ARN        types.String `tfsdk:"arn"`
 }

@@ -1,0 +1,191 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+)
+
+// makeStrong turns the empty table name in region into an MRSC global table with
+// replicas in others (and a witness when witness is set), as aws_dynamodb_table
+// would, and waits until every replica is ACTIVE. The replicas' tables are dropped
+// when the test ends.
+func makeStrong(t *testing.T, name, region string, others []string, witness string) {
+	t.Helper()
+	ctx := context.Background()
+	c := acctest.DynamoDB(t, region)
+	in := &dynamodb.UpdateTableInput{TableName: aws.String(name), MultiRegionConsistency: awstypes.MultiRegionConsistencyStrong}
+	for _, r := range others {
+		in.ReplicaUpdates = append(in.ReplicaUpdates, awstypes.ReplicationGroupUpdate{Create: &awstypes.CreateReplicationGroupMemberAction{RegionName: aws.String(r)}})
+		t.Cleanup(func() {
+			_, _ = acctest.DynamoDB(t, r).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		})
+	}
+	if witness != "" {
+		in.GlobalTableWitnessUpdates = []awstypes.GlobalTableWitnessGroupUpdate{{Create: &awstypes.CreateGlobalTableWitnessGroupMemberAction{RegionName: aws.String(witness)}}}
+	}
+	if _, err := c.UpdateTable(ctx, in); err != nil {
+		t.Fatalf("making %s strongly consistent: %v", name, err)
+	}
+	waitReplicasActive(t, c, name, len(others))
+}
+
+func waitReplicasActive(t *testing.T, c *dynamodb.Client, name string, n int) {
+	t.Helper()
+	if err := waitFor(time.Minute, func() error {
+		out, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		active := 0
+		for _, r := range out.Table.Replicas {
+			if r.ReplicaStatus == awstypes.ReplicaStatusActive {
+				active++
+			}
+		}
+		for _, w := range out.Table.GlobalTableWitnesses {
+			if w.WitnessStatus != awstypes.WitnessStatusActive {
+				return fmt.Errorf("witness %s is %s", aws.ToString(w.RegionName), w.WitnessStatus)
+			}
+		}
+		if active != n || out.Table.TableStatus != awstypes.TableStatusActive {
+			return fmt.Errorf("%d of %d replicas ACTIVE, table %s", active, n, out.Table.TableStatus)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("waiting for the replicas of %s: %v", name, err)
+	}
+}
+
+// The data source reports an MRSC table's mode, its witness, and each replica's
+// account and ARN; ddbglobal_replica refuses to add a Region to it at plan time,
+// with guidance. Catches: MultiRegionConsistency or GlobalTableWitnesses not read
+// (consistency_mode EVENTUAL, no witness), and the refusal dropped (the plan would
+// succeed and the apply fail on DynamoDB's ValidationException).
+func TestAccGlobalModes_strongConsistency(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	name := acctest.RandomName("tf-acc-mrsc")
+	acctest.CreateTable(t, acctest.TableSpec{Name: name, HashKey: "pk"})
+	makeStrong(t, name, "us-east-1", []string{"us-east-2"}, "us-west-2")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: tableDataSourceWithRegions(name, "us-east-1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("consistency_mode"), knownvalue.StringExact("STRONG")),
+					statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("multi_account"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("witnesses"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"region": knownvalue.StringExact("us-west-2"), "status": knownvalue.StringExact("ACTIVE")}),
+					})),
+					statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("replicas"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{
+							"region":     knownvalue.StringExact("us-east-2"),
+							"account_id": knownvalue.StringExact("123456789012"),
+							"arn":        knownvalue.StringExact("arn:aws:dynamodb:us-east-2:123456789012:table/" + name),
+						}),
+					})),
+				},
+			},
+			{
+				Config: acctest.ProviderConfig() + fmt.Sprintf(`
+resource "ddbglobal_replica" "test" {
+  table_name = %q
+  region     = "eu-west-1"
+}
+`, name),
+				PlanOnly:    true,
+				ExpectError: acctest.ErrorRegexp("multi-Region strongly consistent (MRSC) global table", "never adds or removes its replicas one by one", "Moving a table that holds data into a strongly consistent global table"),
+			},
+		},
+	})
+}
+
+// The data source of a multi-account global table's source lists the replica of
+// the other account with that account and its ARN. Catches: the replica's account
+// taken from the table's own ARN instead of ReplicaArn.
+func TestAccGlobalModes_multiAccountDataSource(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	name := acctest.RandomName("tf-acc-ma-ds")
+	src := acctest.CreateTable(t, acctest.TableSpec{Name: name, HashKey: "pk"})
+	createMultiAccountReplica(t, name, aws.ToString(src.TableArn), dstAccount, "us-west-2")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: tableDataSourceWithRegions(name, "us-east-1"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("consistency_mode"), knownvalue.StringExact("EVENTUAL")),
+				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("multi_account"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue("data.ddbglobal_table.test", tfjsonpath.New("replicas"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"region":     knownvalue.StringExact("us-west-2"),
+						"account_id": knownvalue.StringExact(dstAccount),
+						"arn":        knownvalue.StringExact("arn:aws:dynamodb:us-west-2:" + dstAccount + ":table/" + name),
+						"status":     knownvalue.StringExact("ACTIVE"),
+					}),
+				})),
+			},
+		}},
+	})
+}
+
+// replicationPolicy lets DynamoDB's replication service replicate tableArn for the
+// given accounts (AWS's multi-account tutorial).
+func replicationPolicy(tableArn string, accounts ...string) string {
+	list := ""
+	for i, a := range accounts {
+		if i > 0 {
+			list += ","
+		}
+		list += `"` + a + `"`
+	}
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["replication.dynamodb.amazonaws.com"]},` +
+		`"Action":["dynamodb:ReadDataForReplication","dynamodb:WriteDataForReplication","dynamodb:ReplicateSettings"],` +
+		`"Resource":"` + tableArn + `","Condition":{"StringEquals":{"aws:SourceAccount":[` + list + `]}}}]}`
+}
+
+// createMultiAccountReplica grants replication on the source (in the default
+// account) and creates its replica in account, as the other account would.
+func createMultiAccountReplica(t *testing.T, name, sourceArn, account, region string) {
+	t.Helper()
+	ctx := context.Background()
+	srcRegion, srcAccount := arnRegion(sourceArn), "123456789012"
+	if _, err := acctest.DynamoDB(t, srcRegion).PutResourcePolicy(ctx, &dynamodb.PutResourcePolicyInput{ResourceArn: aws.String(sourceArn),
+		Policy: aws.String(replicationPolicy(sourceArn, srcAccount, account))}); err != nil {
+		t.Fatal(err)
+	}
+	c := acctest.DynamoDBAs(t, account, region)
+	replicaArn := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, account, name)
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:                          aws.String(name),
+		AttributeDefinitions:               []awstypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: awstypes.ScalarAttributeTypeS}},
+		KeySchema:                          []awstypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: awstypes.KeyTypeHash}},
+		BillingMode:                        awstypes.BillingModePayPerRequest,
+		GlobalTableSourceArn:               aws.String(sourceArn),
+		GlobalTableSettingsReplicationMode: awstypes.GlobalTableSettingsReplicationModeEnabled,
+		ResourcePolicy:                     aws.String(replicationPolicy(replicaArn, srcAccount, account)),
+	})
+	if err != nil {
+		t.Fatalf("creating the replica in %s: %v", account, err)
+	}
+	t.Cleanup(func() {
+		_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	waitReplicasActive(t, acctest.DynamoDB(t, srcRegion), name, 1)
+}
+
+func arnRegion(arn string) string { return strings.SplitN(arn, ":", 6)[3] }
