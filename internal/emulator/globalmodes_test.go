@@ -194,3 +194,24 @@ func TestMultiRegionStrongConsistency(t *testing.T) {
 	addReplica(t, ctx, c, "mrec", "us-west-2")
 	wantCode(t, strong("mrec", []string{"us-east-2"}, "us-west-2"), "ValidationException", "cannot change")
 }
+
+// Replication goes on when another table of the member's Region enables its stream
+// afterwards (a migration's source next to its global target): DynamoDB Local then
+// refuses the replicator's LATEST iterator with TrimmedDataAccessException for good.
+// Catches: the replicator keeping the dead iterator (the item never arrives).
+func TestReplicationSurvivesAnotherStreamInTheRegion(t *testing.T) {
+	ctx := fresh(t)
+	c := ddbIn("us-east-1")
+	createTable(t, ctx, c, "global-t", false)
+	addReplica(t, ctx, c, "global-t", "us-west-2")
+	createTable(t, ctx, c, "other-t", false)
+	if _, err := c.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("other-t"),
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages}}); err != nil {
+		t.Fatal(err)
+	}
+	putItem(t, ctx, c, "other-t", map[string]types.AttributeValue{"pk": s("o")})
+	putItem(t, ctx, c, "global-t", map[string]types.AttributeValue{"pk": s("g")})
+	eventually(t, 10*time.Second, "the item in us-west-2", func() (bool, string) {
+		return getItem(t, ctx, ddbIn("us-west-2"), "global-t", "g") != nil, ""
+	})
+}

@@ -44,6 +44,8 @@ type streamReader struct {
 type shardCursor struct {
 	iter   string
 	closed bool
+	// lastSeq is the sequence number of the last record read (for reopenTrimmed).
+	lastSeq string
 }
 
 type streamRecord struct {
@@ -383,9 +385,17 @@ func (r *replicator) read(ctx context.Context, region string, states map[string]
 				if e.Code == "ResourceNotFoundException" {
 					delete(r.readers, region)
 				}
+				if e.Code == "TrimmedDataAccessException" {
+					r.reopenTrimmed(ctx, region, sr.arn, id, cur)
+				}
 				return
 			}
 			for i := range out.Records {
+				seq := out.Records[i].Dynamodb.SequenceNumber
+				if cur.lastSeq != "" && !seqAfter(seq, cur.lastSeq) {
+					continue // read before the cursor was reopened
+				}
+				cur.lastSeq = seq
 				r.observe(ctx, region, &out.Records[i], states, version)
 			}
 			r.active = r.active || len(out.Records) > 0
@@ -399,6 +409,38 @@ func (r *replicator) read(ctx context.Context, region string, states map[string]
 			}
 		}
 	}
+}
+
+// reopenTrimmed gives a shard a new iterator after DynamoDB Local refused the old
+// one with TrimmedDataAccessException. DynamoDB Local does so for a LATEST iterator
+// of a table once another table of the same Region (its database) enables a
+// stream: the iterator is never readable again. The shard is read again from the
+// last record seen (or from its start), records already seen being skipped.
+func (r *replicator) reopenTrimmed(ctx context.Context, region, arn, shard string, cur *shardCursor) {
+	in := map[string]string{"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}
+	if cur.lastSeq != "" {
+		in["ShardIteratorType"], in["SequenceNumber"] = "AFTER_SEQUENCE_NUMBER", cur.lastSeq
+	}
+	var it struct {
+		ShardIterator string `json:"ShardIterator"`
+	}
+	if e := r.s.ddb(ctx, region, "Streams.GetShardIterator", in, &it); e != nil {
+		delete(in, "SequenceNumber")
+		in["ShardIteratorType"] = "TRIM_HORIZON"
+		if e := r.s.ddb(ctx, region, "Streams.GetShardIterator", in, &it); e != nil {
+			r.s.logf("reopening shard %s of %s in %s: %v", shard, r.g.name, region, e)
+			return
+		}
+	}
+	cur.iter = it.ShardIterator
+}
+
+// seqAfter reports whether sequence number a comes after b (decimal strings).
+func seqAfter(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a > b
 }
 
 func (r *replicator) observe(ctx context.Context, region string, rec *streamRecord, states map[string]memberState, version string) {

@@ -13,9 +13,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/acctest"
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
 // makeStrong turns the empty table name in region into an MRSC global table with
@@ -189,3 +191,81 @@ func createMultiAccountReplica(t *testing.T, name, sourceArn, account, region st
 }
 
 func arnRegion(arn string) string { return strings.SplitN(arn, ":", 6)[3] }
+
+// The guide's runbook: a table that holds data (and keeps being written) moves into
+// an empty three-Region MRSC table created beforehand; after cutover every Region's
+// replica equals the source item for item. Catches: the emulator's replicator
+// stalling once the migration enables the source's stream in the target's Region
+// (us-east-2 and us-west-2 stayed empty before reopenTrimmed), and an engine or plan
+// check that refuses a global target.
+func TestAccGlobalModes_migrationIntoStrongTable(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	f := migrationFixture{
+		source: acctest.RandomName("tf-acc-mrsc-src"), target: acctest.RandomName("tf-acc-mrsc-dst"),
+		srcRegion: "us-east-1", dstRegion: "us-east-1", checkpoint: acctest.RandomName("tf-acc-mrsc-ckpt"),
+		sourceKey: "pk", targetKey: "pk", items: 120,
+	}
+	acctest.CreateTable(t, acctest.TableSpec{Name: f.source, HashKey: "pk"})
+	acctest.CreateTable(t, acctest.TableSpec{Name: f.target, HashKey: "pk"})
+	t.Cleanup(func() {
+		_, _ = acctest.DynamoDB(t, f.dstRegion).DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(f.checkpoint)})
+	})
+	for i := 0; i < f.items; i += 25 {
+		var reqs []awstypes.WriteRequest
+		for j := i; j < min(i+25, f.items); j++ {
+			reqs = append(reqs, awstypes.WriteRequest{PutRequest: &awstypes.PutRequest{Item: fixtureItem(j, 0)}})
+		}
+		writeAll(t, acctest.DynamoDB(t, f.srcRegion), f.source, reqs)
+	}
+	makeStrong(t, f.target, "us-east-1", []string{"us-east-2", "us-west-2"}, "")
+	w := startWriter(t, f, 20)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:             f.config(""),
+				ExpectNonEmptyPlan: true, // the writer keeps writing
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("syncing")),
+				},
+			},
+			{
+				PreConfig: func() {
+					w.halt()
+					if w.err != nil {
+						t.Fatalf("writer: %v", w.err)
+					}
+				},
+				Config: f.config("  cutover = true"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("verification").AtMapKey("mismatched_items"), knownvalue.Int64Exact(0)),
+				},
+				Check: func(*terraform.State) error {
+					src := scanAll(t, acctest.DynamoDB(t, f.srcRegion), f.source)
+					for _, region := range []string{"us-east-1", "us-east-2", "us-west-2"} {
+						// Replication to the other Regions follows the writes: poll to a deadline.
+						if err := waitFor(30*time.Second, func() error {
+							dst := scanAll(t, acctest.DynamoDB(t, region), f.target)
+							if len(dst) != len(src) {
+								return fmt.Errorf("%s: %d items, source %d", region, len(dst), len(src))
+							}
+							for k, it := range src {
+								if !migration.ItemsEqual(it, dst[k]) {
+									return fmt.Errorf("%s: item %s differs", region, k)
+								}
+							}
+							return nil
+						}); err != nil {
+							return err
+						}
+					}
+					t.Logf("%d items in each of the three Regions (writer made %d changes)", len(src), w.ops.Load())
+					return nil
+				},
+			},
+		},
+	})
+}
