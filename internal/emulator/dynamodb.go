@@ -326,10 +326,11 @@ func (s *Server) tags(req *request) ([]byte, *apiError) {
 	if in.ResourceArn == "" {
 		return nil, validation("1 validation error detected: Value null at 'resourceArn' failed to satisfy constraint: Member must not be null")
 	}
-	region, name, ok := tableFromARN(in.ResourceArn)
+	_, name, ok := tableFromARN(in.ResourceArn)
 	if !ok {
 		return nil, validation("Invalid TableArn: Invalid ResourceArn provided as input %s", in.ResourceArn)
 	}
+	region := scopeOfARN(in.ResourceArn) // the Region, in the ARN's account (accounts.go)
 	if region != req.region {
 		return nil, errorf("ResourceNotFoundException", http.StatusBadRequest, "Requested resource not found: ResourcArn: %s not found", in.ResourceArn)
 	}

@@ -269,3 +269,137 @@ func TestAccGlobalModes_migrationIntoStrongTable(t *testing.T) {
 		},
 	})
 }
+
+// sourcePolicy is the source account's resource-based policy: the replication
+// service for replicationAccounts, and dynamodb:DescribeTable and
+// dynamodb:GetResourcePolicy for reader (so the replica's plan can check the source).
+func sourcePolicy(tableArn, reader string, replicationAccounts ...string) string {
+	list := ""
+	for i, a := range replicationAccounts {
+		if i > 0 {
+			list += ","
+		}
+		list += `"` + a + `"`
+	}
+	read := `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + reader + `:root"},"Action":["dynamodb:DescribeTable","dynamodb:GetResourcePolicy"],"Resource":"` + tableArn + `"}`
+	if len(replicationAccounts) == 0 {
+		return `{"Version":"2012-10-17","Statement":[` + read + `]}`
+	}
+	return `{"Version":"2012-10-17","Statement":[` + read + `,{"Effect":"Allow","Principal":{"Service":["replication.dynamodb.amazonaws.com"]},` +
+		`"Action":["dynamodb:ReadDataForReplication","dynamodb:WriteDataForReplication","dynamodb:ReplicateSettings"],` +
+		`"Resource":"` + tableArn + `","Condition":{"StringEquals":{"aws:SourceAccount":[` + list + `]}}}]}`
+}
+
+// A replica in a second account, declared with that account's provider
+// configuration: refused at plan when the source's policy has no replication
+// grant, refused by DynamoDB (the emulator) at apply when the grant leaves the
+// account out; then created (the source's items reach the other account), its
+// deletion outside Terraform seen as drift and repaired, imported, destroyed.
+// Catches: a plan that does not read the source's policy (step 1 would plan), the
+// replica created in the provider's default account instead of the aliased one
+// (the item check reads account B), and a destroy that leaves B's table.
+func TestAccReplica_otherAccount(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	ctx := context.Background()
+	name := acctest.RandomName("tf-acc-xa-rep")
+	src := acctest.CreateTable(t, acctest.TableSpec{Name: name, HashKey: "pk"})
+	srcArn := aws.ToString(src.TableArn)
+	srcClient := acctest.DynamoDB(t, "us-east-1")
+	writeAll(t, srcClient, name, []awstypes.WriteRequest{{PutRequest: &awstypes.PutRequest{Item: fixtureItem(1, 0)}}})
+	b := acctest.DynamoDBAs(t, dstAccount, "us-west-2")
+	t.Cleanup(func() {
+		_, _ = b.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	setPolicy := func(doc string) {
+		if _, err := srcClient.PutResourcePolicy(ctx, &dynamodb.PutResourcePolicyInput{ResourceArn: aws.String(srcArn), Policy: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPolicy(sourcePolicy(srcArn, dstAccount))
+	config := acctest.ProviderConfig() + acctest.ProviderConfigAs("b", dstAccount, "us-west-2") + fmt.Sprintf(`
+resource "ddbglobal_replica" "b" {
+  provider         = ddbglobal.b
+  table_name       = %q
+  region           = "us-west-2"
+  source_table_arn = %q
+}
+`, name, srcArn)
+	const addr = "ddbglobal_replica.b"
+	replicaArn := "arn:aws:dynamodb:us-west-2:" + dstAccount + ":table/" + name
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			_, err := b.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			if apiCode(err) != "ResourceNotFoundException" {
+				return fmt.Errorf("the replica table in account %s is still there after destroy: %v", dstAccount, err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				PlanOnly:    true,
+				ExpectError: acctest.ErrorRegexp("does not name", "replication.dynamodb.amazonaws.com"),
+			},
+			{
+				// The grant names the source's account only: DynamoDB refuses the replica.
+				PreConfig:   func() { setPolicy(sourcePolicy(srcArn, dstAccount, "123456789012")) },
+				Config:      config,
+				ExpectError: acctest.ErrorRegexp("does not allow replication.dynamodb.amazonaws.com", "for the new replica", "account "+dstAccount),
+			},
+			{
+				PreConfig: func() { setPolicy(sourcePolicy(srcArn, dstAccount, "123456789012", dstAccount)) },
+				Config:    config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("arn"), knownvalue.StringExact(replicaArn)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("source_region"), knownvalue.StringExact("us-east-1")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("global_table_version"), knownvalue.StringExact("2019.11.21")),
+				},
+				Check: func(*terraform.State) error {
+					return waitFor(20*time.Second, func() error {
+						out, err := b.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(name), Key: map[string]awstypes.AttributeValue{"pk": &awstypes.AttributeValueMemberS{Value: "item-00001"}}})
+						if err != nil || out.Item == nil {
+							return fmt.Errorf("the source's item is not in account %s: %v", dstAccount, err)
+						}
+						return nil
+					})
+				},
+			},
+			{
+				// Drift: the replica's table deleted in its account.
+				PreConfig: func() {
+					if _, err := b.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+						t.Fatal(err)
+					}
+					if err := waitFor(20*time.Second, func() error {
+						_, err := b.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+						if apiCode(err) != "ResourceNotFoundException" {
+							return fmt.Errorf("still there: %v", err)
+						}
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("ACTIVE")),
+				},
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateId:           name + ":us-west-2:" + srcArn,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}

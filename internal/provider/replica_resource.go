@@ -90,6 +90,15 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{regionValidator()},
 			},
+			"source_table_arn": schema.StringAttribute{
+				MarkdownDescription: "ARN of the source table in another account: the replica joins a multi-account global " +
+					"table and is created in the account of this resource's provider configuration (an alias or `assume_role`). " +
+					"The source account's resource-based policy must allow the replication service; the provider writes the " +
+					"replica's own. Settings are shared by every replica: `kms_key_arn`, `table_class`, `read_capacity_override`, " +
+					"`global_secondary_index`, `point_in_time_recovery` and `source_region` cannot be set. Changing it replaces the replica.",
+				Optional:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
 			"kms_key_arn": schema.StringAttribute{
 				MarkdownDescription: "Customer managed KMS key (ARN, in the replica Region) that encrypts the replica; a key id, " +
 					"alias name (`alias/...`) or alias ARN works too and is kept as written. Required when the table uses a " +
@@ -190,6 +199,10 @@ func (r *replicaResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !plan.SourceTableARN.IsNull() {
+		r.createCrossAccount(ctx, plan, resp) // replica_accounts.go
+		return
+	}
 	timeout, d := plan.Timeouts.Create(ctx, replicaCreateTimeout)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -288,7 +301,12 @@ func (r *replicaResource) Read(ctx context.Context, req resource.ReadRequest, re
 	// all, so that a configuration that sets them plans no change.
 	imported, d := req.Private.GetKey(ctx, privateImported)
 	resp.Diagnostics.Append(d...)
-	found, d := r.read(ctx, &state, imported != nil)
+	var found bool
+	if !state.SourceTableARN.IsNull() {
+		found, d = r.readCrossAccount(ctx, &state) // replica_accounts.go
+	} else {
+		found, d = r.read(ctx, &state, imported != nil)
+	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
@@ -315,6 +333,10 @@ func (r *replicaResource) Update(ctx context.Context, req resource.UpdateRequest
 	timeout, d := plan.Timeouts.Update(ctx, replicaUpdateTimeout)
 	resp.Diagnostics.Append(d...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.SourceTableARN.IsNull() {
+		r.updateCrossAccount(ctx, plan, state, time.Now().Add(timeout), resp) // replica_accounts.go
 		return
 	}
 	// The mark of a planned replacement has no use once the plan is applied.
@@ -367,6 +389,10 @@ func (r *replicaResource) Delete(ctx context.Context, req resource.DeleteRequest
 	var state replicaModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !state.SourceTableARN.IsNull() {
+		r.deleteCrossAccount(ctx, state, resp) // replica_accounts.go
 		return
 	}
 	timeout, d := state.Timeouts.Delete(ctx, replicaDeleteTimeout)
@@ -427,12 +453,17 @@ func (r *replicaResource) ImportState(ctx context.Context, req resource.ImportSt
 		return
 	}
 	table, region, ok := strings.Cut(req.ID, ":")
+	if r2, sourceARN, cross := strings.Cut(region, ":"); cross && strings.HasPrefix(sourceARN, "arn:") {
+		// TABLE:REGION:SOURCE_TABLE_ARN, a replica in this account of another account's table.
+		region = r2
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("source_table_arn"), sourceARN)...)
+	}
 	if !ok || table == "" || !regionPattern.MatchString(region) {
 		resp.Diagnostics.AddError("importing DynamoDB replica",
 			fmt.Sprintf("import id %q must be TABLE:REGION, e.g. orders:ap-northeast-1", req.ID))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), replicaID(table, region))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("table_name"), table)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("region"), region)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
@@ -444,6 +475,7 @@ func (r *replicaResource) ValidateConfig(ctx context.Context, req resource.Valid
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateCrossAccount(m, &resp.Diagnostics) // replica_accounts.go
 	if kr := kmsKeyRegion(m.KMSKeyARN.ValueString()); kr != "" && !m.Region.IsUnknown() && kr != m.Region.ValueString() {
 		resp.Diagnostics.AddAttributeError(path.Root("kms_key_arn"), "KMS key in another Region",
 			fmt.Sprintf("kms_key_arn is a key in %s, but the replica is in %s: a replica is encrypted with a key of its own "+
@@ -494,8 +526,12 @@ func (r *replicaResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	var configSource types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("source_region"), &configSource)...)
-	if resp.Diagnostics.HasError() || plan.TableName.IsUnknown() || plan.Region.IsUnknown() || configSource.IsUnknown() {
+	if resp.Diagnostics.HasError() || plan.TableName.IsUnknown() || plan.Region.IsUnknown() || configSource.IsUnknown() || plan.SourceTableARN.IsUnknown() {
 		return // checked at apply time instead
+	}
+	if !plan.SourceTableARN.IsNull() {
+		r.planCrossAccount(ctx, plan, resp) // replica_accounts.go
+		return
 	}
 	table, region, source, summary := r.names(plan, "planning")
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("source_region"), source)...)
@@ -1046,6 +1082,7 @@ type replicaModel struct {
 	Status                    types.String       `tfsdk:"status"`
 	GlobalTableVersion        types.String       `tfsdk:"global_table_version"`
 	StreamARN                 types.String       `tfsdk:"stream_arn"`
+	SourceTableARN            types.String       `tfsdk:"source_table_arn"`
 	Timeouts                  timeouts.Value     `tfsdk:"timeouts"`
 }
 
