@@ -116,7 +116,7 @@ func (p *awsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 }
 
 func (p *awsProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return &awsTable{} }}
+	return []func() resource.Resource{func() resource.Resource { return &awsTable{} }, func() resource.Resource { return &awsResourcePolicy{} }}
 }
 
 func (p *awsProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }

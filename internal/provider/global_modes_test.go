@@ -3,6 +3,8 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -317,7 +321,9 @@ func TestAccReplica_otherAccount(t *testing.T) {
 		}
 	}
 	setPolicy(sourcePolicy(srcArn, dstAccount))
-	config := acctest.ProviderConfig() + acctest.ProviderConfigAs("b", dstAccount, "us-west-2") + fmt.Sprintf(`
+	// Only the aliased configuration: the harness serves every configuration of the
+	// in-process provider from one server, where the last one configured would win.
+	config := acctest.ProviderConfigAs("b", dstAccount, "us-west-2") + fmt.Sprintf(`
 resource "ddbglobal_replica" "b" {
   provider         = ddbglobal.b
   table_name       = %q
@@ -402,4 +408,79 @@ resource "ddbglobal_replica" "b" {
 			},
 		},
 	})
+}
+
+// The published multi_account_replica module, used as its comment shows: the source
+// account's aws provider writes the source's policy, the replica account's ddbglobal
+// provider creates the replica there; destroyed cleanly.
+func TestAccExamples_multiAccountReplicaModule(t *testing.T) {
+	acctest.PreCheck(t)
+	acctest.Emulator(t)
+	acctest.UseEmulatorByEnvironment(t)
+	t.Setenv("TF_ACC_PROVIDER_NAMESPACE", "ddbglobal")
+	name := acctest.RandomName("tf-acc-xa-mod")
+	src := acctest.CreateTable(t, acctest.TableSpec{Name: name, HashKey: "pk"})
+	b := acctest.DynamoDBAs(t, dstAccount, "us-west-2")
+	t.Cleanup(func() {
+		_, _ = b.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	// The module as published, but for the source address of the in-process aws
+	// provider (the harness serves every in-process provider in one namespace).
+	published, err := os.ReadFile("../../examples/modules/multi_account_replica/main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	module := t.TempDir()
+	if err := os.WriteFile(filepath.Join(module, "main.tf"), []byte(strings.Replace(string(published), `source = "hashicorp/aws"`, `source = "ddbglobal/aws"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	replica := acctest.ProviderConfigAs("replica", dstAccount, "us-west-2")
+	if err := os.WriteFile(filepath.Join(root, "main.tf"), []byte(fmt.Sprintf(`
+terraform {
+  required_providers {
+    aws       = { source = "ddbglobal/aws" }
+    ddbglobal = { source = "ddbglobal/ddbglobal" }
+  }
+}
+
+provider "aws" {
+  alias  = "source"
+  region = "us-east-1"
+}
+
+%s
+module "orders_in_b" {
+  source             = %q
+  providers          = { aws.source = aws.source, ddbglobal.replica = ddbglobal.replica }
+  source_table_arn   = %q
+  replica_region     = "us-west-2"
+  replica_account_id = %q
+}
+
+output "replica_arn" {
+  value = module.orders_in_b.replica_arn
+}
+`, replica, localModulePath(module), aws.ToString(src.TableArn), dstAccount)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		Steps: []resource.TestStep{{
+			ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(root),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("replica_arn", knownvalue.StringExact("arn:aws:dynamodb:us-west-2:"+dstAccount+":table/"+name)),
+			},
+		}, {
+			ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(root),
+			Destroy:                  true,
+		}},
+	})
+	if _, err := b.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("the replica in account %s is left after destroy: %v", dstAccount, err)
+	}
 }
