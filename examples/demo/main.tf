@@ -127,3 +127,37 @@ output "migration" {
     verification    = ddbglobal_live_migration.orders_v2.verification
   }
 }
+
+# The ledger table (created by the demo in this account) gets a replica in a partner
+# account: a multi-account global table. The partner's own provider configuration
+# creates it; the ledger's resource-based policy, written by the demo, lets the partner
+# account replicate it.
+provider "ddbglobal" {
+  alias                       = "partner"
+  region                      = "us-west-2"
+  access_key                  = "222222222222" # the emulator's account 222222222222
+  secret_key                  = "demo"
+  skip_credentials_validation = true
+
+  endpoints {
+    dynamodb               = var.endpoint
+    dynamodbstreams        = var.endpoint
+    applicationautoscaling = var.endpoint
+    sts                    = var.endpoint
+  }
+}
+
+resource "ddbglobal_replica" "partner" {
+  provider         = ddbglobal.partner
+  table_name       = "demo-ledger"
+  region           = "us-west-2"
+  source_table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-ledger"
+}
+
+output "partner_replica" {
+  description = "The ledger's replica in the partner account."
+  value = {
+    arn    = ddbglobal_replica.partner.arn
+    status = ddbglobal_replica.partner.status
+  }
+}

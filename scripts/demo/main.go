@@ -104,6 +104,11 @@ func run(ctx context.Context) error {
 	env := []string{"TF_CLI_CONFIG_FILE=" + cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 	vars := []string{"-var", "endpoint=" + backend.Endpoint}
 
+	step("creating the ledger table " + ledgerTableName + " in account " + emulator.AccountID + ", whose policy lets account " + partnerAccount + " replicate it")
+	if err := createLedgerTable(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+
 	step("creating the migration target " + v2TableName + " in " + v2Region + " (customerId + order key)")
 	if err := createV2Table(ctx, backend.Endpoint); err != nil {
 		return err
@@ -122,6 +127,13 @@ func run(ctx context.Context) error {
 	}
 	step("writing an order in eu-west-1 and reading it back in ap-northeast-1")
 	if err := crossRegionRoundTrip(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+	step("the ledger's replica in account " + partnerAccount + " (us-west-2): an entry written in account " + emulator.AccountID + " read there")
+	if err := crossAccountRead(ctx, backend.Endpoint); err != nil {
+		return err
+	}
+	if err := sh(ctx, config, env, "terraform", "output", "-no-color", "partner_replica"); err != nil {
 		return err
 	}
 	step("the upgrade of " + legacyTableName + " as the provider recorded it")
@@ -373,4 +385,60 @@ func copyDir(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// The ledger shows a multi-account global table: the demo's account owns the table and
+// lets the partner account replicate it (the partner's ddbglobal provider creates the
+// replica in examples/demo).
+const (
+	ledgerTableName = "demo-ledger"
+	partnerAccount  = "222222222222" // the emulator's account for a twelve-digit access key
+)
+
+func createLedgerTable(ctx context.Context, endpoint string) error {
+	client := demoClient(endpoint, region)
+	out, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(ledgerTableName),
+		BillingMode:          types.BillingModePayPerRequest,
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("entry"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("entry"), AttributeType: types.ScalarAttributeTypeS}},
+	})
+	if err != nil {
+		return err
+	}
+	arn := aws.ToString(out.TableDescription.TableArn)
+	policy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Principal":{"Service":["replication.dynamodb.amazonaws.com"]},` +
+		`"Action":["dynamodb:ReadDataForReplication","dynamodb:WriteDataForReplication","dynamodb:ReplicateSettings"],"Resource":"` + arn + `",` +
+		`"Condition":{"StringEquals":{"aws:SourceAccount":["` + emulator.AccountID + `","` + partnerAccount + `"]}}},` +
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + partnerAccount + `:root"},"Action":["dynamodb:DescribeTable","dynamodb:GetResourcePolicy"],"Resource":"` + arn + `"}]}`
+	if _, err := client.PutResourcePolicy(ctx, &dynamodb.PutResourcePolicyInput{ResourceArn: aws.String(arn), Policy: aws.String(policy)}); err != nil {
+		return err
+	}
+	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(ledgerTableName), Item: map[string]types.AttributeValue{
+		"entry": &types.AttributeValueMemberS{Value: "e-001"}, "amount": &types.AttributeValueMemberN{Value: "250"},
+	}})
+	return err
+}
+
+func crossAccountRead(ctx context.Context, endpoint string) error {
+	partner := dynamodb.New(dynamodb.Options{Region: "us-west-2", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(partnerAccount, "demo", "")})
+	start := time.Now()
+	for time.Since(start) < 30*time.Second {
+		out, err := partner.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(ledgerTableName),
+			Key: map[string]types.AttributeValue{"entry": &types.AttributeValueMemberS{Value: "e-001"}}})
+		if err != nil {
+			return fmt.Errorf("reading in account %s: %w", partnerAccount, err)
+		}
+		if amount, ok := out.Item["amount"].(*types.AttributeValueMemberN); ok {
+			fmt.Printf("   GetItem in account %s, us-west-2: entry=e-001 amount=%s\n", partnerAccount, amount.Value)
+			_, err := demoClient(endpoint, "us-west-2").GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(ledgerTableName),
+				Key: map[string]types.AttributeValue{"entry": &types.AttributeValueMemberS{Value: "e-001"}}})
+			fmt.Printf("   the same read with account %s's credentials in us-west-2: %v\n", emulator.AccountID, err)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the ledger entry did not reach account %s within 30s", partnerAccount)
 }
