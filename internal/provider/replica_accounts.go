@@ -392,7 +392,7 @@ func (r *replicaResource) ownTableARN(ctx context.Context, region, table string)
 }
 
 func (r *replicaResource) ownAccount(ctx context.Context) string {
-	if id, err := r.meta.AWS.CallerAccount(ctx); err == nil {
+	if id, err := r.meta.AWS.AccountID(ctx); err == nil {
 		return id
 	}
 	return "*"
