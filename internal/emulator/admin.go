@@ -245,6 +245,19 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(http.StatusOK, map[string]bool{"ok": true})
+	case path == "legacy-global-table" && r.Method == http.MethodPost:
+		var in struct {
+			GlobalTableName string   `json:"globalTableName"`
+			Regions         []string `json:"regions"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if err := s.CreateLegacyGlobalTable(ctx, in.GlobalTableName, in.Regions); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		reply(http.StatusOK, map[string]bool{"ok": true})
 	case path == "upgrade" && r.Method == http.MethodPost:
 		var in struct {
 			Table string

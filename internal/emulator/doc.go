@@ -19,8 +19,9 @@
 //     are not replicated back). DescribeTable shows Replicas[] and
 //     GlobalTableVersion; the first replica enables a NEW_AND_OLD_IMAGES stream.
 //     Settings changes (UpdateTable, UpdateTimeToLive) are repeated in every member.
-//   - Global tables 2017.11.29: CreateGlobalTable, DescribeGlobalTable,
-//     UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
+//   - Global tables 2017.11.29: CreateGlobalTable is refused as AWS refuses it
+//     now; legacy tables are made with the admin API over existing empty tables;
+//     DescribeGlobalTable, UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
 //     UpdateGlobalTableSettings, with legacy item and stream behaviour: a source
 //     write is stamped by a second write adding aws:rep:updatetime and
 //     aws:rep:updateregion; destinations receive a PutItem carrying them; deletes
@@ -74,6 +75,7 @@
 //	POST   /_emulator/replica-status         SetReplicaStatus {"region":"eu-west-1","table":"T","status":"REGION_DISABLED"}
 //	POST   /_emulator/table-quota            SetTableQuota {"region":"us-east-1","read":80000,"write":80000}
 //	GET    /_emulator/upgrade-check?table=T  CheckUpgrade: the console's prerequisites
+//	POST   /_emulator/legacy-global-table CreateLegacyGlobalTable {"globalTableName":"T","regions":["us-east-1","eu-west-1"]}
 //	POST   /_emulator/upgrade                UpdateVersion {"table":"T","after":"5s"} (409 with the failed checks when refused)
 //	GET    /_emulator/upgrade?table=T        UpgradeState
 //
