@@ -63,13 +63,7 @@ func (s *Server) streams(req *request) ([]byte, *apiError) {
 	case "GetRecords":
 		return s.getRecords(req)
 	case "DescribeStream":
-		resp, e := s.forward(req)
-		if e != nil {
-			return nil, e
-		}
-		var in struct{ StreamArn string }
-		_ = json.Unmarshal(req.body, &in)
-		return s.decorateStream(string(toLocal([]byte(in.StreamArn))), resp), nil
+		return s.describeStream(req)
 	}
 	return s.forward(req)
 }
@@ -89,6 +83,9 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 	}
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
+	}
+	if e := checkSequenceNumber(in.ShardIteratorType, in.SequenceNumber); e != nil {
+		return nil, e
 	}
 	localARN := string(toLocal([]byte(in.StreamArn)))
 	if vs := s.virtualShard(localARN, in.ShardID); vs != nil {
@@ -154,7 +151,7 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 			child = s.virtualShard(pos.arn, id)
 		}
 		if child == nil {
-			return nil, validation("Invalid ShardIterator")
+			return nil, badIterator()
 		}
 		in.ShardIterator = inner
 		req.body, _ = json.Marshal(in)
@@ -164,7 +161,10 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 		s.mu.Lock()
 		ttl := s.iteratorTTL
 		s.mu.Unlock()
-		if ttl > 0 && time.Since(pos.issued) > ttl {
+		if ttl == 0 {
+			ttl = awsIteratorLifetime
+		}
+		if time.Since(pos.issued) > ttl {
 			return nil, errorf("ExpiredIteratorException", http.StatusBadRequest,
 				"Iterator expired. The iterator was created at time %s while right now it is %s.",
 				pos.issued.UTC().Format(time.RFC1123), time.Now().UTC().Format(time.RFC1123))
@@ -178,7 +178,7 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 		return resp, e
 	}
 	if child != nil {
-		return childRecords(resp, child), nil
+		return childRecords(resp, child, s.splitOf(child.arn, child.id), pos), nil
 	}
 	if sp := s.splitOf(pos.arn, pos.shard); sp != nil {
 		return splitRecords(resp, sp.at, pos), nil
