@@ -230,6 +230,7 @@ func (s *Server) decorate(region string, resp []byte, field string) []byte {
 func (s *Server) decorateLocked(region, name string, table map[string]json.RawMessage) {
 	meta := s.meta[tableKey{region, name}]
 	decorateWarmLocked(meta, table)
+	decorateClassLocked(table)
 	if meta != nil && time.Now().Before(meta.updatingUntil) {
 		table["TableStatus"], _ = json.Marshal(statusUpdating)
 	}
@@ -264,9 +265,10 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 		if r.region == region {
 			continue
 		}
-		replicas = append(replicas, r.describe())
+		replicas = append(replicas, withReplicationMode(r.describe()))
 	}
 	table["Replicas"], _ = json.Marshal(replicas)
+	setIfAbsent(table, "GlobalTableSettingsReplicationMode", replicationModeSameAccount)
 }
 
 func (s *Server) updateTimeToLive(req *request) ([]byte, *apiError) {

@@ -588,6 +588,9 @@ func (s *Server) createReplicaTable(req *request, src *tableDesc, m *member) *ap
 	if e := s.ddb(req.ctx, m.region, "CreateTable", in, nil); e != nil {
 		return e
 	}
+	if e := s.inheritTTL(req.ctx, req.region, m.region, src.TableName); e != nil {
+		return e
+	}
 	s.mu.Lock()
 	s.copyAutoScalingLocked(req.region, m.region, src.TableName)
 	srcMeta := s.meta[tableKey{req.region, src.TableName}]
