@@ -99,18 +99,8 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 	if sp := s.splitOf(localARN, in.ShardID); sp != nil && in.SequenceNumber != "" && !seqLess(in.SequenceNumber, sp.at) {
 		return nil, validation("Invalid SequenceNumber %s for shard %s: the shard ended before it", in.SequenceNumber, in.ShardID)
 	}
-	if bound != "" && in.SequenceNumber != "" {
-		switch in.ShardIteratorType {
-		case "AT_SEQUENCE_NUMBER":
-			if seqLess(in.SequenceNumber, bound) {
-				return nil, trimmedError()
-			}
-		case "AFTER_SEQUENCE_NUMBER":
-			next := new(big.Int)
-			if _, ok := next.SetString(in.SequenceNumber, 10); ok && seqLess(next.Add(next, big.NewInt(1)).String(), bound) {
-				return nil, trimmedError()
-			}
-		}
+	if e := checkTrimmed(bound, in.ShardIteratorType, in.SequenceNumber); e != nil {
+		return nil, e
 	}
 	resp, aerr := s.callLocal(req.ctx, req.region, "DynamoDBStreams_20120810.GetShardIterator", toLocal(req.body))
 	if aerr != nil {
@@ -128,6 +118,26 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 		}
 	}
 	return fromLocal(resp, req.region), nil
+}
+
+// checkTrimmed refuses an iterator at a sequence number before bound, the first
+// record not trimmed ("" when nothing was).
+func checkTrimmed(bound, typ, seq string) *apiError {
+	if bound == "" || seq == "" {
+		return nil
+	}
+	switch typ {
+	case "AT_SEQUENCE_NUMBER":
+		if seqLess(seq, bound) {
+			return trimmedError()
+		}
+	case "AFTER_SEQUENCE_NUMBER":
+		next := new(big.Int)
+		if _, ok := next.SetString(seq, 10); ok && seqLess(next.Add(next, big.NewInt(1)).String(), bound) {
+			return trimmedError()
+		}
+	}
+	return nil
 }
 
 func padSeq(seq string, width int) string {

@@ -365,6 +365,9 @@ func (s *Server) childIterator(req *request, vs *virtualShard, typ, seq string) 
 		if sp := s.splitOf(vs.arn, vs.id); sp != nil && !seqLess(seq, sp.at) {
 			return nil, validation("Invalid SequenceNumber %s for shard %s: the shard ended before it", seq, vs.id)
 		}
+		if e := checkTrimmed(s.trimBound(vs.arn, vs.local), typ, seq); e != nil {
+			return nil, e
+		}
 		in["SequenceNumber"] = seq
 	}
 	var out struct {

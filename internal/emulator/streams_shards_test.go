@@ -102,3 +102,42 @@ func TestStreamShardsAndLineage(t *testing.T) {
 		t.Fatalf("paging lists %d shards, want %d", len(all), 3*len(roots))
 	}
 }
+
+// Trimming reaches every shard of a stream: catches a trim applied to DynamoDB
+// Local's shard but not to the shards clients see.
+func TestStreamShardsTrimmed(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "trimshards", false, withStream(types.StreamViewTypeNewAndOldImages))
+	arn := describe(t, ctx, east, "trimshards").LatestStreamArn
+	sc := streamsIn("us-east-1")
+	for i := range 8 {
+		putItem(t, ctx, east, "trimshards", map[string]types.AttributeValue{"pk": s(fmt.Sprint("old", i))})
+	}
+	var shard string
+	var old []streamtypes.Record
+	for _, id := range listShardIDs(t, ctx, sc, arn, 100) {
+		if recs := readShardToEnd(t, ctx, sc, arn, id); len(recs) > 0 {
+			shard, old = id, recs
+			break
+		}
+	}
+	if shard == "" {
+		t.Fatal("no shard holds the records")
+	}
+	it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: aws.String(shard), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.TrimStream(ctx, "us-east-1", "trimshards"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
+	wantCode(t, err, "TrimmedDataAccessException", "")
+	_, err = sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: aws.String(shard),
+		ShardIteratorType: streamtypes.ShardIteratorTypeAtSequenceNumber, SequenceNumber: old[0].Dynamodb.SequenceNumber})
+	wantCode(t, err, "TrimmedDataAccessException", "")
+	if recs := readShardToEnd(t, ctx, sc, arn, shard); len(recs) != 0 {
+		t.Fatalf("TRIM_HORIZON after trimming gives %d trimmed records", len(recs))
+	}
+}
