@@ -230,7 +230,7 @@ func (s *Server) decorate(region string, resp []byte, field string) []byte {
 func (s *Server) decorateLocked(region, name string, table map[string]json.RawMessage) {
 	meta := s.meta[tableKey{region, name}]
 	decorateWarmLocked(meta, table)
-	decorateClassLocked(table)
+	defer decorateClassLocked(table)
 	if meta != nil && time.Now().Before(meta.updatingUntil) {
 		table["TableStatus"], _ = json.Marshal(statusUpdating)
 	}
@@ -249,6 +249,7 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 	if g == nil || g.members[region] == nil {
 		return
 	}
+	decorateReplicaClassLocked(table, g.members[region])
 	if st := g.tableStatusLocked(region); st != "" {
 		table["TableStatus"], _ = json.Marshal(st)
 	}

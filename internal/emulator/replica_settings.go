@@ -25,6 +25,18 @@ func decorateClassLocked(table map[string]json.RawMessage) {
 	setIfAbsent(table, "TableClassSummary", map[string]string{"TableClass": "STANDARD"})
 }
 
+// decorateReplicaClassLocked reports the class a member's table has: the replica's
+// TableClassOverride, of which DynamoDB Local's table knows nothing, or else the
+// class it was created with.
+func decorateReplicaClassLocked(table map[string]json.RawMessage, m *member) {
+	switch {
+	case m.classOverride:
+		table["TableClassSummary"], _ = json.Marshal(map[string]string{"TableClass": m.tableClass})
+	case m.tableClass != "":
+		setIfAbsent(table, "TableClassSummary", map[string]string{"TableClass": m.tableClass})
+	}
+}
+
 // withReplicationMode adds the settings replication mode to a replica description.
 func withReplicationMode(d map[string]any) map[string]any {
 	if _, ok := d["GlobalTableSettingsReplicationMode"]; !ok {

@@ -31,8 +31,24 @@ func TestNewReplicaInheritsTTLAndReportsSettings(t *testing.T) {
 	if td.GlobalTableSettingsReplicationMode != types.GlobalTableSettingsReplicationModeEnabledWithOverrides {
 		t.Fatalf("table GlobalTableSettingsReplicationMode = %q", td.GlobalTableSettingsReplicationMode)
 	}
+	// No class asked for, none reported (else hashicorp/aws plans to replace every
+	// aws_dynamodb_table_replica); the replica's own table says STANDARD.
 	if len(td.Replicas) != 1 || td.Replicas[0].GlobalTableSettingsReplicationMode != types.GlobalTableSettingsReplicationModeEnabledWithOverrides ||
-		td.Replicas[0].ReplicaTableClassSummary == nil {
+		td.Replicas[0].ReplicaTableClassSummary != nil {
 		t.Fatalf("replica description: %+v", td.Replicas)
+	}
+	if c := describe(t, ctx, west, "inherit").TableClassSummary; c == nil || c.TableClass != types.TableClassStandard {
+		t.Fatalf("replica table's TableClassSummary = %+v", c)
+	}
+	if _, err := east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("inherit"), ReplicaUpdates: []types.ReplicationGroupUpdate{{
+		Update: &types.UpdateReplicationGroupMemberAction{RegionName: aws.String("eu-west-1"), TableClassOverride: types.TableClassStandardInfrequentAccess}}}}); err != nil {
+		t.Fatal(err)
+	}
+	td = describe(t, ctx, east, "inherit")
+	if r := td.Replicas[0].ReplicaTableClassSummary; r == nil || r.TableClass != types.TableClassStandardInfrequentAccess {
+		t.Fatalf("after a TableClassOverride: %+v", r)
+	}
+	if c := describe(t, ctx, west, "inherit").TableClassSummary; c == nil || c.TableClass != types.TableClassStandardInfrequentAccess {
+		t.Fatalf("replica table's TableClassSummary after the override = %+v", c)
 	}
 }

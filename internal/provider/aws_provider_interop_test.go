@@ -136,7 +136,6 @@ func awsInteropConfig(endpoint, suffix string) string {
   access_key                  = "emulator"
   secret_key                  = "emulator"
   skip_credentials_validation = true
-  skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
   endpoints {
@@ -202,6 +201,9 @@ resource "aws_dynamodb_table" "ours" {
   name         = "ours-${local.suffix}"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "pk"
+  # A replica turns the stream on (as on AWS): say so, or the next plan turns it off.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
   attribute {
     name = "pk"
     type = "S"
