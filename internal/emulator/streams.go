@@ -150,6 +150,7 @@ func padSeq(seq string, width int) string {
 func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 	var in struct {
 		ShardIterator string `json:"ShardIterator"`
+		Limit         *int   `json:"Limit,omitempty"`
 	}
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
@@ -183,12 +184,12 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 			return nil, trimmedError()
 		}
 	}
+	if child != nil && decoded {
+		return s.virtualRecords(req, child, in.ShardIterator)
+	}
 	resp, e := s.forward(req)
 	if e != nil || !decoded {
 		return resp, e
-	}
-	if child != nil {
-		return childRecords(resp, child, s.splitOf(child.arn, child.id), pos), nil
 	}
 	if sp := s.splitOf(pos.arn, pos.shard); sp != nil {
 		return splitRecords(resp, sp.at, pos), nil

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -465,4 +466,54 @@ func childRecords(resp []byte, vs *virtualShard, sp *shardSplit, pos iteratorPos
 // badIterator is AWS's answer to an iterator it cannot read.
 func badIterator() *apiError {
 	return errorf("ValidationException", http.StatusBadRequest, "Invalid ShardIterator")
+}
+
+// virtualRecords answers GetRecords for a virtual shard. A page of DynamoDB
+// Local's shard holds the records of every shard that shares it, so the front
+// reads on until the page holds Limit records of this shard, or DynamoDB Local's
+// shard has no more: AWS fills a page up to Limit (1,000 by default; API
+// reference, GetRecords), and readers take a short page for the shard's tip.
+func (s *Server) virtualRecords(req *request, vs *virtualShard, inner string) ([]byte, *apiError) {
+	var in struct {
+		Limit int `json:"Limit"`
+	}
+	_ = json.Unmarshal(req.body, &in)
+	limit := in.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	sp := s.splitOf(vs.arn, vs.id)
+	kept := []json.RawMessage{}
+	it := string(toLocal([]byte(inner)))
+	var next *string
+	for range 32 {
+		pos, _ := decodeIterator(it)
+		want := limit - len(kept)
+		body, _ := json.Marshal(map[string]any{"ShardIterator": it, "Limit": want})
+		resp, e := s.callLocal(req.ctx, req.region, "DynamoDBStreams_20120810.GetRecords", body)
+		if e != nil {
+			return nil, e
+		}
+		var raw struct {
+			Records []json.RawMessage `json:"Records"`
+		}
+		_ = json.Unmarshal(resp, &raw)
+		var page struct {
+			Records           []json.RawMessage `json:"Records"`
+			NextShardIterator *string           `json:"NextShardIterator"`
+		}
+		_ = json.Unmarshal(childRecords(resp, vs, sp, pos), &page)
+		kept = append(kept, page.Records...)
+		next = page.NextShardIterator
+		if next == nil || len(raw.Records) < want || len(kept) >= limit {
+			break
+		}
+		it = strings.TrimPrefix(*next, vshardPrefix+vs.id+"|")
+	}
+	out := map[string]any{"Records": kept}
+	if next != nil {
+		out["NextShardIterator"] = *next
+	}
+	b, _ := json.Marshal(out)
+	return bytes.ReplaceAll(b, []byte(`"awsRegion":"ddblocal"`), []byte(`"awsRegion":"`+req.region+`"`)), nil
 }
