@@ -80,8 +80,8 @@ func startBackend(ctx context.Context) (*Backend, error) {
 	if RealAWS() {
 		return &Backend{stop: func() {}}, nil
 	}
-	// Pages of 3 shards: every stream's 4 shards take two DescribeStream pages.
-	srv, err := emulator.Start(ctx, emulator.Options{Delays: TestDelays, StreamPageSize: 3})
+	// Pages of 1 shard: every stream's 2 shards take two DescribeStream pages.
+	srv, err := emulator.Start(ctx, emulator.Options{Delays: TestDelays, StreamPageSize: 1})
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@
 //     aws:rep:updateregion; destinations receive a PutItem carrying them; deletes
 //     reach destinations in two phases (aws:rep:deleting, then DeleteItem).
 //   - Streams as AWS shapes them: each stream has StreamShards shards (default
-//     4, each key in one), DescribeStream pages at 100 shards (Limit,
+//     2, each key in one), DescribeStream pages at 100 shards (Limit,
 //     ExclusiveStartShardId, LastEvaluatedShardId, ShardFilter CHILD_SHARDS),
 //     iterators expire after 15 minutes, and a malformed sequence number is a
 //     ValidationException.
@@ -76,7 +76,7 @@
 //	POST   /_emulator/trim-stream            TrimStream {"region":"us-east-1","table":"T"}
 //	POST   /_emulator/split-shard            SplitShard {"region":"us-east-1","table":"T","children":2} → {"children":[ids]}
 //	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"} (AWS's 15 minutes by default)
-//	POST   /_emulator/stream-shards          SetStreamShards {"shards":4,"pageSize":100}
+//	POST   /_emulator/stream-shards          SetStreamShards {"shards":2,"pageSize":100}
 //	POST   /_emulator/fail-replica-creation  FailReplicaCreation {"region":"eu-west-1","table":"T","description":"..."}
 //	POST   /_emulator/replica-status         SetReplicaStatus {"region":"eu-west-1","table":"T","status":"REGION_DISABLED"}
 //	POST   /_emulator/table-quota            SetTableQuota {"region":"us-east-1","read":80000,"write":80000}

@@ -31,7 +31,7 @@ import (
 const (
 	vshardPrefix = "vshard|"
 	// DefaultStreamShards is how many shards a new stream has (Options.StreamShards).
-	DefaultStreamShards = 4
+	DefaultStreamShards = 2
 	// maxShardPage is DescribeStream's largest page (and its default Limit).
 	maxShardPage = 100
 	// awsIteratorLifetime: "A shard iterator expires 15 minutes after it is returned
