@@ -80,7 +80,8 @@ func startBackend(ctx context.Context) (*Backend, error) {
 	if RealAWS() {
 		return &Backend{stop: func() {}}, nil
 	}
-	srv, err := emulator.Start(ctx, emulator.Options{Delays: TestDelays})
+	// Pages of 1 shard: every stream's 2 shards take two DescribeStream pages.
+	srv, err := emulator.Start(ctx, emulator.Options{Delays: TestDelays, StreamPageSize: 1})
 	if err != nil {
 		return nil, err
 	}

@@ -208,6 +208,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(http.StatusOK, map[string][]string{"children": ids})
+	case path == "stream-shards" && r.Method == http.MethodPost:
+		var in struct{ Shards, PageSize int }
+		if !decode(&in) {
+			return
+		}
+		s.SetStreamShards(in.Shards, in.PageSize)
+		reply(http.StatusOK, map[string]bool{"ok": true})
 	case path == "iterator-lifetime" && r.Method == http.MethodPost:
 		var in struct{ Lifetime durationJSON }
 		if !decode(&in) {
@@ -241,6 +248,19 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := s.SetReplicaStatus(in.Region, in.Table, in.Status); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		reply(http.StatusOK, map[string]bool{"ok": true})
+	case path == "legacy-global-table" && r.Method == http.MethodPost:
+		var in struct {
+			GlobalTableName string   `json:"globalTableName"`
+			Regions         []string `json:"regions"`
+		}
+		if !decode(&in) {
+			return
+		}
+		if err := s.CreateLegacyGlobalTable(ctx, in.GlobalTableName, in.Regions); err != nil {
 			fail(http.StatusBadRequest, err)
 			return
 		}

@@ -31,12 +31,18 @@
 //     witness, on an empty table within one Region set; no one-by-one changes, no
 //     change of mode; DescribeTable shows MultiRegionConsistency and
 //     GlobalTableWitnesses. Writes of an MRSC table replicate like MREC writes.
-//   - Global tables 2017.11.29: CreateGlobalTable, DescribeGlobalTable,
-//     UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
+//   - Global tables 2017.11.29: CreateGlobalTable is refused as AWS refuses it
+//     now; legacy tables are made with the admin API over existing empty tables;
+//     DescribeGlobalTable, UpdateGlobalTable, ListGlobalTables, DescribeGlobalTableSettings,
 //     UpdateGlobalTableSettings, with legacy item and stream behaviour: a source
 //     write is stamped by a second write adding aws:rep:updatetime and
 //     aws:rep:updateregion; destinations receive a PutItem carrying them; deletes
 //     reach destinations in two phases (aws:rep:deleting, then DeleteItem).
+//   - Streams as AWS shapes them: each stream has StreamShards shards (default
+//     2, each key in one), DescribeStream pages at 100 shards (Limit,
+//     ExclusiveStartShardId, LastEvaluatedShardId, ShardFilter CHILD_SHARDS),
+//     iterators expire after 15 minutes, and a malformed sequence number is a
+//     ValidationException.
 //   - What DynamoDB Local lacks: tags, SSE descriptions, point-in-time recovery
 //     settings, DescribeTableReplicaAutoScaling and Application Auto Scaling targets
 //     and policies are kept in the front (nothing actually scales). Deletion
@@ -81,11 +87,13 @@
 //	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults
 //	POST   /_emulator/trim-stream            TrimStream {"region":"us-east-1","table":"T"}
 //	POST   /_emulator/split-shard            SplitShard {"region":"us-east-1","table":"T","children":2} → {"children":[ids]}
-//	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"}
+//	POST   /_emulator/iterator-lifetime      SetIteratorLifetime {"lifetime":"1s"} (AWS's 15 minutes by default)
+//	POST   /_emulator/stream-shards          SetStreamShards {"shards":2,"pageSize":100}
 //	POST   /_emulator/fail-replica-creation  FailReplicaCreation {"region":"eu-west-1","table":"T","description":"..."}
 //	POST   /_emulator/replica-status         SetReplicaStatus {"region":"eu-west-1","table":"T","status":"REGION_DISABLED"}
 //	POST   /_emulator/table-quota            SetTableQuota {"region":"us-east-1","read":80000,"write":80000}
 //	GET    /_emulator/upgrade-check?table=T  CheckUpgrade: the console's prerequisites
+//	POST   /_emulator/legacy-global-table CreateLegacyGlobalTable {"globalTableName":"T","regions":["us-east-1","eu-west-1"]}
 //	POST   /_emulator/upgrade                UpdateVersion {"table":"T","after":"5s"} (409 with the failed checks when refused)
 //	GET    /_emulator/upgrade?table=T        UpgradeState
 //

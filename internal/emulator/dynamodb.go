@@ -234,6 +234,7 @@ func (s *Server) decorate(region string, resp []byte, field string) []byte {
 func (s *Server) decorateLocked(region, name string, table map[string]json.RawMessage) {
 	meta := s.meta[tableKey{region, name}]
 	decorateWarmLocked(meta, table)
+	defer decorateClassLocked(table)
 	if meta != nil && time.Now().Before(meta.updatingUntil) {
 		table["TableStatus"], _ = json.Marshal(statusUpdating)
 	}
@@ -252,6 +253,7 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 	if g == nil || g.members[region] == nil {
 		return
 	}
+	decorateReplicaClassLocked(table, g.members[region])
 	if st := g.tableStatusLocked(region); st != "" {
 		table["TableStatus"], _ = json.Marshal(st)
 	}
@@ -268,9 +270,10 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 		if r.region == region {
 			continue
 		}
-		replicas = append(replicas, r.describe())
+		replicas = append(replicas, withReplicationMode(r.describe()))
 	}
 	table["Replicas"], _ = json.Marshal(replicas)
+	setIfAbsent(table, "GlobalTableSettingsReplicationMode", replicationModeSameAccount)
 	if g.mode != nil {
 		s.decorateModeLocked(g, region, table) // multiaccount.go, mrsc.go
 	}

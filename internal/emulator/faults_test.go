@@ -156,6 +156,7 @@ func streamAt(t *testing.T, ctx context.Context, region, table string) (sc *dyna
 
 func TestFaultTrimmedStream(t *testing.T) {
 	ctx := fresh(t)
+	srv.SetStreamShards(1, 0) // one DynamoDB Local shard, as the test reads it (Reset restores the default)
 	east := ddbIn("us-east-1")
 	createTable(t, ctx, east, "trim", false, withStream(types.StreamViewTypeNewAndOldImages))
 	for i := range 3 {
@@ -192,6 +193,7 @@ func TestFaultTrimmedStream(t *testing.T) {
 
 func TestFaultExpiredIterator(t *testing.T) {
 	ctx := fresh(t)
+	srv.SetStreamShards(1, 0) // one DynamoDB Local shard, as the test reads it (Reset restores the default)
 	east := ddbIn("us-east-1")
 	createTable(t, ctx, east, "expire", false, withStream(types.StreamViewTypeNewAndOldImages))
 	putItem(t, ctx, east, "expire", map[string]types.AttributeValue{"pk": s("a")})
@@ -288,6 +290,7 @@ func TestAdminHTTP(t *testing.T) {
 
 func TestFaultShardSplit(t *testing.T) {
 	ctx := fresh(t)
+	srv.SetStreamShards(1, 0) // one DynamoDB Local shard, as the test reads it (Reset restores the default)
 	east := ddbIn("us-east-1")
 	createTable(t, ctx, east, "split", false, withStream(types.StreamViewTypeNewAndOldImages))
 	for i := range 5 {
@@ -362,7 +365,9 @@ func TestFaultShardSplit(t *testing.T) {
 			t.Fatalf("key %s seen %d times in the children", k, n)
 		}
 	}
-	if _, err := srv.SplitShard(ctx, "us-east-1", "split", 2); err == nil {
-		t.Fatal("virtual shards do not split again")
+	// Children split again, each into children of its own.
+	again, err := srv.SplitShard(ctx, "us-east-1", "split", 2)
+	if err != nil || len(again) != 4 {
+		t.Fatalf("splitting the two children: %v %v", again, err)
 	}
 }

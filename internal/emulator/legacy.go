@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Global tables version 2017.11.29 ("legacy"): CreateGlobalTable and friends, and
-// the console's "Update version" that turns one into a 2019.11.21 table.
+// Global tables version 2017.11.29 ("legacy"): DescribeGlobalTable and friends
+// over legacy tables made with the admin API (legacy_admin.go), and the console's
+// "Update version" that turns one into a 2019.11.21 table.
 
 func globalTableNotFound(name string) *apiError {
 	return errorf("GlobalTableNotFoundException", http.StatusBadRequest, "Global table not found: Global table with name: '%s' does not exist.", name)
@@ -124,31 +125,29 @@ func gsiSignature(t *tableDesc) string {
 	return strings.Join(out, ";")
 }
 
-func (s *Server) createGlobalTable(req *request) ([]byte, *apiError) {
-	var in replicationGroupIn
-	if err := json.Unmarshal(req.body, &in); err != nil {
-		return nil, serializationError(err)
-	}
-	if in.GlobalTableName == "" {
+// createLegacyGroup makes a 2017.11.29 global table over existing empty tables
+// (see CreateLegacyGlobalTable: the public CreateGlobalTable refuses, as AWS does).
+func (s *Server) createLegacyGroup(req *request, name string, regions []string) (map[string]any, *apiError) {
+	if name == "" {
 		return nil, validation("1 validation error detected: Value null at 'globalTableName' failed to satisfy constraint: Member must not be null")
 	}
-	if len(in.ReplicationGroup) == 0 {
+	if len(regions) == 0 {
 		return nil, validation("1 validation error detected: Value null at 'replicationGroup' failed to satisfy constraint: Member must not be null")
 	}
 	s.mu.Lock()
-	exists := s.groups[in.GlobalTableName] != nil
+	exists := s.groups[name] != nil
 	s.mu.Unlock()
 	if exists {
 		return nil, errorf("GlobalTableAlreadyExistsException", http.StatusBadRequest, "Global table with this name already exists")
 	}
 	var ref *tableDesc
 	seen := map[string]bool{}
-	for _, r := range in.ReplicationGroup {
-		if seen[r.RegionName] {
-			return nil, validation("One or more parameter values were invalid: duplicate region %s in ReplicationGroup", r.RegionName)
+	for _, r := range regions {
+		if seen[r] {
+			return nil, validation("One or more parameter values were invalid: duplicate region %s in ReplicationGroup", r)
 		}
-		seen[r.RegionName] = true
-		t, e := s.checkLegacyMember(req, r.RegionName, in.GlobalTableName, ref)
+		seen[r] = true
+		t, e := s.checkLegacyMember(req, r, name, ref)
 		if e != nil {
 			return nil, e
 		}
@@ -158,26 +157,20 @@ func (s *Server) createGlobalTable(req *request) ([]byte, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.groups[in.GlobalTableName] != nil {
+	if s.groups[name] != nil {
 		return nil, errorf("GlobalTableAlreadyExistsException", http.StatusBadRequest, "Global table with this name already exists")
 	}
-	g := newGroup(in.GlobalTableName, versionLegacy)
-	for _, r := range in.ReplicationGroup {
-		g.members[r.RegionName] = &member{region: r.RegionName, status: statusActive, since: g.created, copied: true, tableClass: "STANDARD"}
+	g := newGroup(name, versionLegacy)
+	for _, r := range regions {
+		g.members[r] = &member{region: r, status: statusActive, since: g.created, copied: true, tableClass: "STANDARD"}
 	}
 	g.keyAttrs = keyNames(ref.KeySchema)
 	s.groups[g.name] = g
 	s.groupCount.Store(int32(len(s.groups)))
-	var regions []string
-	for r := range g.members {
-		regions = append(regions, r)
-	}
 	s.mu.Unlock()
 	s.startReplicator(req.ctx, g, regions...)
 	s.mu.Lock()
-	desc := s.globalTableDescriptionLocked(g)
-	desc["GlobalTableStatus"] = statusCreating
-	return marshal(map[string]any{"GlobalTableDescription": desc})
+	return s.globalTableDescriptionLocked(g), nil
 }
 
 func (s *Server) describeGlobalTable(req *request) ([]byte, *apiError) {

@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
@@ -26,24 +29,46 @@ func legacyTable(t *testing.T, ctx context.Context, name string) {
 	for _, r := range legacyRegions {
 		createTable(t, ctx, ddbIn(r), name, false, withStream(types.StreamViewTypeNewAndOldImages))
 	}
-	out, err := ddbIn("us-east-1").CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String(name),
-		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}})
-	if err != nil {
-		t.Fatalf("CreateGlobalTable: %v", err)
+	if err := adminLegacy(t, name); err != nil {
+		t.Fatalf("legacy-global-table: %v", err)
 	}
-	if len(out.GlobalTableDescription.ReplicationGroup) != 2 {
-		t.Fatalf("replication group = %+v", out.GlobalTableDescription.ReplicationGroup)
+	d, err := ddbIn("eu-west-1").DescribeGlobalTable(ctx, &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String(name)})
+	if err != nil || len(d.GlobalTableDescription.ReplicationGroup) != 2 {
+		t.Fatalf("DescribeGlobalTable: %+v %v", d, err)
 	}
+}
+
+// adminLegacy joins the tables named name in legacyRegions into a legacy global
+// table through the admin API; its error carries the refusal's code and message.
+func adminLegacy(t *testing.T, name string) error {
+	t.Helper()
+	code, out := adminCall(t, http.MethodPost, "legacy-global-table", map[string]any{"globalTableName": name, "regions": legacyRegions})
+	if code == http.StatusOK {
+		return nil
+	}
+	var e struct{ Error string }
+	_ = json.Unmarshal(out, &e)
+	apiCode, msg, _ := strings.Cut(e.Error, ": ")
+	return &smithy.GenericAPIError{Code: apiCode, Message: msg}
 }
 
 func TestLegacyCreateRules(t *testing.T) {
 	ctx := fresh(t)
 	east, west := ddbIn("us-east-1"), ddbIn("eu-west-1")
-	create := func(name string) error {
-		_, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String(name),
-			ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}})
-		return err
+	// AWS refuses every new 2017.11.29 global table (crossplane-contrib/provider-aws
+	// issue #2308): the public call changes nothing, whatever the input.
+	createTable(t, ctx, east, "public", false, withStream(types.StreamViewTypeNewAndOldImages))
+	createTable(t, ctx, west, "public", false, withStream(types.StreamViewTypeNewAndOldImages))
+	_, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("public"),
+		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}})
+	wantCode(t, err, "ValidationException", "DynamoDB global tables version 2017.11.29 is not supported")
+	_, err = east.DescribeGlobalTable(ctx, &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("public")})
+	wantCode(t, err, "GlobalTableNotFoundException", "")
+	if list, err := east.ListGlobalTables(ctx, &dynamodb.ListGlobalTablesInput{}); err != nil || len(list.GlobalTables) != 0 {
+		t.Fatalf("ListGlobalTables after a refused create: %+v %v", list, err)
 	}
+
+	create := func(name string) error { return adminLegacy(t, name) }
 	createTable(t, ctx, east, "missing", false, withStream(types.StreamViewTypeNewAndOldImages))
 	wantCode(t, create("missing"), "TableNotFoundException", "eu-west-1")
 
@@ -63,7 +88,7 @@ func TestLegacyCreateRules(t *testing.T) {
 	legacyTable(t, ctx, "okay")
 	wantCode(t, create("okay"), "GlobalTableAlreadyExistsException", "")
 
-	_, err := east.DescribeGlobalTable(ctx, &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("full")})
+	_, err = east.DescribeGlobalTable(ctx, &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("full")})
 	wantCode(t, err, "GlobalTableNotFoundException", "")
 	d, err := west.DescribeGlobalTable(ctx, &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("okay")})
 	if err != nil || len(d.GlobalTableDescription.ReplicationGroup) != 2 || !strings.Contains(aws.ToString(d.GlobalTableDescription.GlobalTableArn), ":global-table/ok") {
@@ -229,8 +254,7 @@ func TestUpgradeCapacityPrerequisite(t *testing.T) {
 			in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
 		})
 	}
-	if _, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("prov"),
-		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}}); err != nil {
+	if err := adminLegacy(t, "prov"); err != nil {
 		t.Fatal(err)
 	}
 	checks, err := srv.CheckUpgrade(ctx, "prov")
@@ -265,8 +289,7 @@ func TestLegacyOnDemandRemediation(t *testing.T) {
 			in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
 		})
 	}
-	if _, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("bill"),
-		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}}); err != nil {
+	if err := adminLegacy(t, "bill"); err != nil {
 		t.Fatal(err)
 	}
 	out, err := east.UpdateGlobalTableSettings(ctx, &dynamodb.UpdateGlobalTableSettingsInput{GlobalTableName: aws.String("bill"), GlobalTableBillingMode: types.BillingModePayPerRequest})
@@ -305,8 +328,7 @@ func TestUpgradeCapacityOneModeForTheWholeTable(t *testing.T) {
 			in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
 		})
 	}
-	if _, err := east.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String("mix"),
-		ReplicationGroup: []types.Replica{{RegionName: aws.String("us-east-1")}, {RegionName: aws.String("eu-west-1")}}}); err != nil {
+	if err := adminLegacy(t, "mix"); err != nil {
 		t.Fatal(err)
 	}
 	registerWriteAutoScaling(t, ctx, "us-east-1", "table/mix", aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)

@@ -46,6 +46,12 @@ type Options struct {
 	// MaxConcurrentReplicaOps bounds replica creates/deletes in progress across the
 	// account; more give LimitExceededException (default 10).
 	MaxConcurrentReplicaOps int
+	// StreamShards is how many shards each stream has (default DefaultStreamShards;
+	// 1 leaves DynamoDB Local's single shard).
+	StreamShards int
+	// StreamPageSize is the most shards one DescribeStream page lists (default and
+	// maximum 100, AWS's); tests lower it so that paging runs with a few shards.
+	StreamPageSize int
 	// Logf receives diagnostic lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -121,34 +127,36 @@ type Server struct {
 	client   *http.Client
 	opts     Options
 
-	mu           sync.Mutex
-	delays       Delays
-	regions      map[string]bool
-	meta         map[tableKey]*tableMeta
-	groups       map[string]*group // by table name
-	targets      map[targetKey]*scalableTarget
-	policies     map[policyKey]*scalingPolicy
-	faults       []*faultRule
-	faultByID    map[int]*faultRule // every rule added since the last clear, removed or not
-	nextFaultID  int
-	assumedRoles []string                     // STS AssumeRole calls, for tests
-	crossCalls   []CrossAccountCall           // calls that reached another account's table (accounts.go)
-	resPolicies  map[tableKey]*resourcePolicy // resource-based policies by scope and table (policy.go)
-	issuedKeys   map[string]string            // access key id handed out by AssumeRole -> role ARN
-	roleCalls    map[roleCallKey]int          // calls signed with an assumed role's key, for tests
-	trims        map[string]string            // local stream ARN|shard -> first sequence number not trimmed
-	splits       map[string]*shardSplit       // local stream ARN|shard
-	vshards      map[string]*virtualShard     // local stream ARN|virtual shard id
-	nextShard    int
-	quotas       map[string]TableQuota // per Region; absent: the default quota
-	iteratorTTL  time.Duration
-	createFails  map[tableKey]string
-	upgrades     map[string]*UpgradeStatus
-	replicaOps   int
-	generation   int
-	stopped      bool
-	backgroundWG sync.WaitGroup
-	quit         chan struct{} // closed by Stop: ends background sleeps
+	mu                               sync.Mutex
+	delays                           Delays
+	regions                          map[string]bool
+	meta                             map[tableKey]*tableMeta
+	groups                           map[string]*group // by table name
+	targets                          map[targetKey]*scalableTarget
+	policies                         map[policyKey]*scalingPolicy
+	faults                           []*faultRule
+	faultByID                        map[int]*faultRule // every rule added since the last clear, removed or not
+	nextFaultID                      int
+	assumedRoles                     []string                     // STS AssumeRole calls, for tests
+	crossCalls                       []CrossAccountCall           // calls that reached another account's table (accounts.go)
+	resPolicies                      map[tableKey]*resourcePolicy // resource-based policies by scope and table (policy.go)
+	issuedKeys                       map[string]string            // access key id handed out by AssumeRole -> role ARN
+	roleCalls                        map[roleCallKey]int          // calls signed with an assumed role's key, for tests
+	trims                            map[string]string            // local stream ARN|shard -> first sequence number not trimmed
+	splits                           map[string]*shardSplit       // local stream ARN|shard
+	vshards                          map[string]*virtualShard     // local stream ARN|virtual shard id
+	partitions                       map[string]int               // local stream ARN -> shards it was first listed with
+	streamShardCount, streamPageSize int
+	nextShard                        int
+	quotas                           map[string]TableQuota // per Region; absent: the default quota
+	iteratorTTL                      time.Duration
+	createFails                      map[tableKey]string
+	upgrades                         map[string]*UpgradeStatus
+	replicaOps                       int
+	generation                       int
+	stopped                          bool
+	backgroundWG                     sync.WaitGroup
+	quit                             chan struct{} // closed by Stop: ends background sleeps
 	// seenRegions spares the hot path the lock once a Region is known.
 	seenRegions sync.Map
 	// faultCount spares the hot path the lock while no fault rule is set.
@@ -192,6 +200,12 @@ type sseSpec struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 10 * time.Millisecond
+	}
+	if opts.StreamShards <= 0 {
+		opts.StreamShards = DefaultStreamShards
+	}
+	if opts.StreamPageSize <= 0 || opts.StreamPageSize > maxShardPage {
+		opts.StreamPageSize = maxShardPage
 	}
 	if opts.MaxConcurrentReplicaOps == 0 {
 		opts.MaxConcurrentReplicaOps = 10
@@ -241,6 +255,8 @@ func (s *Server) resetStateLocked() {
 	s.trims = map[string]string{}
 	s.splits = map[string]*shardSplit{}
 	s.vshards = map[string]*virtualShard{}
+	s.partitions = map[string]int{}
+	s.streamShardCount, s.streamPageSize = s.opts.StreamShards, s.opts.StreamPageSize
 	s.iteratorTTL = 0
 	s.quotas = map[string]TableQuota{}
 	s.createFails = map[tableKey]string{}

@@ -63,13 +63,7 @@ func (s *Server) streams(req *request) ([]byte, *apiError) {
 	case "GetRecords":
 		return s.getRecords(req)
 	case "DescribeStream":
-		resp, e := s.forward(req)
-		if e != nil {
-			return nil, e
-		}
-		var in struct{ StreamArn string }
-		_ = json.Unmarshal(req.body, &in)
-		return s.decorateStream(string(toLocal([]byte(in.StreamArn))), resp), nil
+		return s.describeStream(req)
 	}
 	return s.forward(req)
 }
@@ -90,6 +84,9 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
 	}
+	if e := checkSequenceNumber(in.ShardIteratorType, in.SequenceNumber); e != nil {
+		return nil, e
+	}
 	localARN := string(toLocal([]byte(in.StreamArn)))
 	if vs := s.virtualShard(localARN, in.ShardID); vs != nil {
 		resp, e := s.childIterator(req, vs, in.ShardIteratorType, in.SequenceNumber)
@@ -102,18 +99,8 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 	if sp := s.splitOf(localARN, in.ShardID); sp != nil && in.SequenceNumber != "" && !seqLess(in.SequenceNumber, sp.at) {
 		return nil, validation("Invalid SequenceNumber %s for shard %s: the shard ended before it", in.SequenceNumber, in.ShardID)
 	}
-	if bound != "" && in.SequenceNumber != "" {
-		switch in.ShardIteratorType {
-		case "AT_SEQUENCE_NUMBER":
-			if seqLess(in.SequenceNumber, bound) {
-				return nil, trimmedError()
-			}
-		case "AFTER_SEQUENCE_NUMBER":
-			next := new(big.Int)
-			if _, ok := next.SetString(in.SequenceNumber, 10); ok && seqLess(next.Add(next, big.NewInt(1)).String(), bound) {
-				return nil, trimmedError()
-			}
-		}
+	if e := checkTrimmed(bound, in.ShardIteratorType, in.SequenceNumber); e != nil {
+		return nil, e
 	}
 	resp, aerr := s.callLocal(req.ctx, req.region, "DynamoDBStreams_20120810.GetShardIterator", toLocal(req.body))
 	if aerr != nil {
@@ -133,6 +120,26 @@ func (s *Server) getShardIterator(req *request) ([]byte, *apiError) {
 	return fromLocal(resp, req.region), nil
 }
 
+// checkTrimmed refuses an iterator at a sequence number before bound, the first
+// record not trimmed ("" when nothing was).
+func checkTrimmed(bound, typ, seq string) *apiError {
+	if bound == "" || seq == "" {
+		return nil
+	}
+	switch typ {
+	case "AT_SEQUENCE_NUMBER":
+		if seqLess(seq, bound) {
+			return trimmedError()
+		}
+	case "AFTER_SEQUENCE_NUMBER":
+		next := new(big.Int)
+		if _, ok := next.SetString(seq, 10); ok && seqLess(next.Add(next, big.NewInt(1)).String(), bound) {
+			return trimmedError()
+		}
+	}
+	return nil
+}
+
 func padSeq(seq string, width int) string {
 	if len(seq) < width {
 		return strings.Repeat("0", width-len(seq)) + seq
@@ -143,6 +150,7 @@ func padSeq(seq string, width int) string {
 func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 	var in struct {
 		ShardIterator string `json:"ShardIterator"`
+		Limit         *int   `json:"Limit,omitempty"`
 	}
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
@@ -154,7 +162,7 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 			child = s.virtualShard(pos.arn, id)
 		}
 		if child == nil {
-			return nil, validation("Invalid ShardIterator")
+			return nil, badIterator()
 		}
 		in.ShardIterator = inner
 		req.body, _ = json.Marshal(in)
@@ -164,7 +172,10 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 		s.mu.Lock()
 		ttl := s.iteratorTTL
 		s.mu.Unlock()
-		if ttl > 0 && time.Since(pos.issued) > ttl {
+		if ttl == 0 {
+			ttl = awsIteratorLifetime
+		}
+		if time.Since(pos.issued) > ttl {
 			return nil, errorf("ExpiredIteratorException", http.StatusBadRequest,
 				"Iterator expired. The iterator was created at time %s while right now it is %s.",
 				pos.issued.UTC().Format(time.RFC1123), time.Now().UTC().Format(time.RFC1123))
@@ -173,12 +184,12 @@ func (s *Server) getRecords(req *request) ([]byte, *apiError) {
 			return nil, trimmedError()
 		}
 	}
+	if child != nil && decoded {
+		return s.virtualRecords(req, child, in.ShardIterator)
+	}
 	resp, e := s.forward(req)
 	if e != nil || !decoded {
 		return resp, e
-	}
-	if child != nil {
-		return childRecords(resp, child), nil
 	}
 	if sp := s.splitOf(pos.arn, pos.shard); sp != nil {
 		return splitRecords(resp, sp.at, pos), nil

@@ -544,11 +544,16 @@ func TestAccReplica_createNeverSent(t *testing.T) {
 func TestAccReplica_importWithOverrides(t *testing.T) {
 	acctest.PreCheck(t)
 	table := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", Provisioned: true})
-	addWriteAutoScaling(t, table)
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", Provisioned: true, GSI: "by-g"})
+	addWriteAutoScaling(t, table, "by-g")
 	const address = "ddbglobal_replica.test"
-	// Index overrides take the same path, but the emulator does not report them back yet.
-	config := replicaConfig(table, "eu-west-1", `  read_capacity_override = 3`)
+	// The index override is read back from DescribeTable's Replicas (import has
+	// nothing else): catches an emulator or a Read that drops per-index overrides.
+	config := replicaConfig(table, "eu-west-1", `  read_capacity_override = 3
+  global_secondary_index {
+    name                   = "by-g"
+    read_capacity_override = 2
+  }`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkNoReplicas(t, table),
@@ -557,6 +562,9 @@ func TestAccReplica_importWithOverrides(t *testing.T) {
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(address, tfjsonpath.New("read_capacity_override"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("global_secondary_index"), knownvalue.SetExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("by-g"), "read_capacity_override": knownvalue.Int64Exact(2)}),
+					})),
 				},
 			},
 			{

@@ -4,9 +4,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -318,7 +322,6 @@ func createDemoTable(ctx context.Context, endpoint string) error {
 // createLegacyTable makes a legacy global table with the drift legacy tables collect:
 // provisioned writes without auto scaling, and TTL enabled in one Region only.
 func createLegacyTable(ctx context.Context, endpoint string) error {
-	var group []types.Replica
 	for _, r := range legacyRegions {
 		client := demoClient(endpoint, r)
 		_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -336,12 +339,13 @@ func createLegacyTable(ctx context.Context, endpoint string) error {
 		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(legacyTableName)}, time.Minute); err != nil {
 			return err
 		}
-		group = append(group, types.Replica{RegionName: aws.String(r)})
 	}
-	home := demoClient(endpoint, legacyRegions[0])
-	if _, err := home.CreateGlobalTable(ctx, &dynamodb.CreateGlobalTableInput{GlobalTableName: aws.String(legacyTableName), ReplicationGroup: group}); err != nil {
+	// AWS refuses CreateGlobalTable for new legacy tables; the emulator's admin API
+	// makes one over the empty tables, standing in for a legacy table that exists.
+	if err := adminPost(ctx, endpoint, "legacy-global-table", map[string]any{"globalTableName": legacyTableName, "regions": legacyRegions}); err != nil {
 		return fmt.Errorf("creating the legacy global table %s: %w", legacyTableName, err)
 	}
+	home := demoClient(endpoint, legacyRegions[0])
 	if _, err := home.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(legacyTableName),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String("expiresAt")},
@@ -441,4 +445,26 @@ func crossAccountRead(ctx context.Context, endpoint string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("the ledger entry did not reach account %s within 30s", partnerAccount)
+}
+
+// adminPost calls the emulator's admin API.
+func adminPost(ctx context.Context, endpoint, path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/_emulator/"+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("emulator admin %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
