@@ -240,7 +240,11 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 			return nil, e
 		}
 		s.mu.Lock()
-		s.metaLocked(req.region, name).SSE = normalizeSSE(&spec)
+		sse := normalizeSSE(&spec)
+		if sse != nil {
+			sse.KMSMasterKeyID = s.kmsKeyARNLocked(sse.KMSMasterKeyID, req.region)
+		}
+		s.metaLocked(req.region, name).SSE = sse
 		if g := s.groups[name]; g != nil && g.version == versionCurrent && g.members[req.region] != nil {
 			for r := range g.members { // current global tables keep encryption in step; keys stay regional
 				if r == req.region {
