@@ -42,6 +42,7 @@ type kmsKey struct {
 	pendingDays                                          int
 	tags                                                 map[string]string
 	rotation                                             bool
+	rotationDays                                         int
 }
 
 type kmsAlias struct {
@@ -158,7 +159,7 @@ func (k *kmsKey) metadata() map[string]any {
 func (s *Server) kms(req *request) ([]byte, *apiError) {
 	var in struct {
 		KeyId, Description, AliasName, TargetKeyId, PolicyName, Policy string
-		PendingWindowInDays                                            *int
+		PendingWindowInDays, RotationPeriodInDays                      *int
 		Tags                                                           []struct{ TagKey, TagValue string }
 		TagKeys                                                        []string
 	}
@@ -333,13 +334,31 @@ func (s *Server) kms(req *request) ([]byte, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		return marshal(map[string]any{"KeyId": k.arn, "KeyRotationEnabled": k.rotation || k.manager == "AWS"})
+		out := map[string]any{"KeyId": k.arn, "KeyRotationEnabled": k.rotation || k.manager == "AWS"}
+		if k.rotation {
+			out["RotationPeriodInDays"] = k.rotationDays
+			out["NextRotationDate"] = float64(k.created.Add(time.Duration(k.rotationDays) * 24 * time.Hour).Unix())
+		}
+		return marshal(out)
 	case "EnableKeyRotation", "DisableKeyRotation":
 		k, e := customerKey()
 		if e != nil {
 			return nil, e
 		}
-		k.rotation = req.op == "EnableKeyRotation"
+		if req.op == "DisableKeyRotation" {
+			k.rotation, k.rotationDays = false, 0
+			return []byte(`{}`), nil
+		}
+		// "RotationPeriodInDays ... between 90 and 2560 ... default value is 365" (KMS API
+		// Reference, EnableKeyRotation).
+		days := 365
+		if in.RotationPeriodInDays != nil {
+			days = *in.RotationPeriodInDays
+		}
+		if days < 90 || days > 2560 {
+			return nil, validation("1 validation error detected: Value '%d' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between 90 and 2560", days)
+		}
+		k.rotation, k.rotationDays = true, days
 		return []byte(`{}`), nil
 	case "UpdateKeyDescription":
 		k, e := customerKey()

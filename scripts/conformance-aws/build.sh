@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# Builds (or reuses) the test binary of hashicorp/aws's DynamoDB acceptance tests.
+# Builds, or reuses, the test binary of hashicorp/aws's DynamoDB acceptance tests
+# (terraform-provider-aws internal/service/dynamodb at TPA_VERSION, from the Go module
+# proxy) as $TOOLS_DIR/aws-dynamodb.test. Niced: the build takes 30 minutes or more
+# on two cores.
+#
+# TRIM=1 builds $TOOLS_DIR/aws-dynamodb-trim.test instead, from a copy of the provider
+# that registers only the services the DynamoDB tests use (DynamoDB, KMS, STS, the
+# meta data sources, and those its test helpers import anyway): the same tests and
+# resources, far less to compile. run.sh uses the full binary when it exists.
 set -euo pipefail
 TPA_VERSION="${TPA_VERSION:-v1.60.1-0.20260602190131-5f2286d6d836}"
 TOOLS="${TOOLS_DIR:-/work/tools}"
-BIN="$TOOLS/aws-dynamodb.test"
 SRC="$TOOLS/tpa-src"
+BIN="$TOOLS/aws-dynamodb.test"
+[ -n "${TRIM:-}" ] && BIN="$TOOLS/aws-dynamodb-trim.test"
 if [ -x "$BIN" ] && [ -z "${FORCE_REBUILD:-}" ]; then
   echo "reusing $BIN"; exit 0
 fi
 mkdir -p "$TOOLS"
 if [ ! -f "$SRC/go.mod" ]; then
-  dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "github.com/hashicorp/terraform-provider-aws@$TPA_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "go mod download failed" >&2; exit 1; }
+  dir=$(cd /tmp && go mod download -json "github.com/hashicorp/terraform-provider-aws@$TPA_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "go mod download of terraform-provider-aws@$TPA_VERSION failed" >&2; exit 1; }
   rm -rf "$SRC.tmp"; cp -r "$dir" "$SRC.tmp"; chmod -R u+w "$SRC.tmp"; mv "$SRC.tmp" "$SRC"
+fi
+if [ -n "${TRIM:-}" ]; then
+  keep="dynamodb kms sts meta iam ec2 s3 organizations ram account acmpca appautoscaling"
+  if [ ! -f "$SRC-trim/go.mod" ]; then
+    rm -rf "$SRC-trim.tmp"; cp -r "$SRC" "$SRC-trim.tmp"
+    gen="$SRC-trim.tmp/internal/provider/sdkv2/service_packages_gen.go"
+    awk -v keep="$keep" '
+      BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) want[k[i]] = 1 }
+      /"github.com\/hashicorp\/terraform-provider-aws\/internal\/service\// {
+        s = $0; sub(/.*internal\/service\//, "", s); sub(/".*/, "", s); if (!(s in want)) next
+      }
+      /\.ServicePackage\(ctx\),/ { s = $1; sub(/\..*/, "", s); if (!(s in want)) next }
+      { print }' "$gen" >"$gen.new" && mv "$gen.new" "$gen"
+    mv "$SRC-trim.tmp" "$SRC-trim"
+  fi
+  SRC="$SRC-trim"
 fi
 cd "$SRC"
 nice -n 19 go test -c -o "$BIN.tmp" ./internal/service/dynamodb
