@@ -5,10 +5,13 @@
 # on two cores.
 #
 # TRIM=1 builds $TOOLS_DIR/aws-dynamodb-trim.test instead, from a copy of the provider
-# that registers only the services the DynamoDB tests use (DynamoDB, KMS, STS, the
-# meta data sources, and those its test helpers import anyway): the same tests and
-# resources, far less to compile. run.sh uses the full binary when it exists.
+# trimmed by scripts/awstrim: it registers only the services the DynamoDB tests use
+# (DynamoDB, KMS, STS, Application Auto Scaling, the meta data sources, and those its
+# test helpers import anyway) and keeps only the SDK clients that code needs. Same
+# tests, same resource code, far less to compile (on a busy machine the full build
+# can take hours). run.sh uses the full binary when it exists.
 set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TPA_VERSION="${TPA_VERSION:-v1.60.1-0.20260602190131-5f2286d6d836}"
 TOOLS="${TOOLS_DIR:-/work/tools}"
 SRC="$TOOLS/tpa-src"
@@ -24,17 +27,9 @@ if [ ! -f "$SRC/go.mod" ]; then
   rm -rf "$SRC.tmp"; cp -r "$dir" "$SRC.tmp"; chmod -R u+w "$SRC.tmp"; mv "$SRC.tmp" "$SRC"
 fi
 if [ -n "${TRIM:-}" ]; then
-  keep="dynamodb kms sts meta iam ec2 s3 organizations ram account acmpca appautoscaling"
   if [ ! -f "$SRC-trim/go.mod" ]; then
     rm -rf "$SRC-trim.tmp"; cp -r "$SRC" "$SRC-trim.tmp"
-    gen="$SRC-trim.tmp/internal/provider/sdkv2/service_packages_gen.go"
-    awk -v keep="$keep" '
-      BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) want[k[i]] = 1 }
-      /"github.com\/hashicorp\/terraform-provider-aws\/internal\/service\// {
-        s = $0; sub(/.*internal\/service\//, "", s); sub(/".*/, "", s); if (!(s in want)) next
-      }
-      /\.ServicePackage\(ctx\),/ { s = $1; sub(/\..*/, "", s); if (!(s in want)) next }
-      { print }' "$gen" >"$gen.new" && mv "$gen.new" "$gen"
+    (cd "$ROOT" && go run ./scripts/awstrim -src "$SRC-trim.tmp" -keep "dynamodb kms sts meta appautoscaling")
     mv "$SRC-trim.tmp" "$SRC-trim"
   fi
   SRC="$SRC-trim"

@@ -2,7 +2,8 @@
 # Runs hashicorp/aws's own DynamoDB acceptance tests (scripts/conformance-aws/tests.txt)
 # against the emulator and prints PASS/SKIP/FAIL per test with the reason; a skip
 # counts as a failure. Builds the AWS provider's test binary first, or reuses it
-# (build.sh). Environment: TOOLS_DIR (default /work/tools), PARALLEL (default 4),
+# (build.sh; TRIM=1 for the trimmed build). Environment: TOOLS_DIR (default
+# /work/tools), PARALLEL (default 4),
 # RUN (a -run pattern overriding the list), CONFORMANCE_TIMEOUT (default 150m),
 # TF_ACC_TERRAFORM_PATH (default: terraform on PATH).
 set -euo pipefail
@@ -11,7 +12,7 @@ ROOT=$PWD
 TOOLS="${TOOLS_DIR:-/work/tools}"
 BIN="$TOOLS/aws-dynamodb.test"
 SRC="$TOOLS/tpa-src"
-if [ ! -x "$BIN" ] && [ -x "$TOOLS/aws-dynamodb-trim.test" ]; then
+if [ -n "${TRIM:-}" ] || { [ ! -x "$BIN" ] && [ -x "$TOOLS/aws-dynamodb-trim.test" ]; }; then
   BIN="$TOOLS/aws-dynamodb-trim.test" SRC="$TOOLS/tpa-src-trim" # see build.sh, TRIM=1
   echo "using $BIN (registers only the services the DynamoDB tests use)"
 fi
