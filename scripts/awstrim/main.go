@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	servicePkgImport = regexp.MustCompile(`^\s*(\w+ )?"github.com/hashicorp/terraform-provider-aws/internal/service/([a-z0-9]+)"$`)
+	servicePkgImport = regexp.MustCompile(`^\s*(?:import\s+)?(\w+ )?"github.com/hashicorp/terraform-provider-aws/internal/service/([a-z0-9]+)"$`)
 	servicePkgCall   = regexp.MustCompile(`^\s*([a-z0-9]+)\.ServicePackage\(ctx\),$`)
 	sdkImport        = regexp.MustCompile(`"github.com/aws/aws-sdk-go-v2/service/([a-z0-9]+)`)
 	sdkImportLine    = regexp.MustCompile(`^\s*(\w+ )?"github.com/aws/aws-sdk-go-v2/service/([a-z0-9]+)"$`)
