@@ -5,7 +5,8 @@
 # (build.sh; TRIM=1 for the trimmed build). Environment: TOOLS_DIR (default
 # /work/tools), PARALLEL (default 4),
 # RUN (a -run pattern overriding the list), CONFORMANCE_TIMEOUT (default 150m),
-# TF_ACC_TERRAFORM_PATH (default: terraform on PATH).
+# TF_ACC_TERRAFORM_PATH (default: terraform on PATH), EMULATOR_DELAYS (JSON for the
+# emulator's admin API /_emulator/delays, to shorten its AWS-like waits).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -41,6 +42,10 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$endpoint" ] || { echo "the emulator did not start:"; cat "$work/emulator.log"; exit 1; }
+if [ -n "${EMULATOR_DELAYS:-}" ]; then
+  # e.g. EMULATOR_DELAYS='{"settle":"3s","pitrUnavailable":"2s","pitrEnabling":"2s"}': shorter, never skipped
+  curl -fsS -X POST -H 'Content-Type: application/json' -d "$EMULATOR_DELAYS" "$endpoint/_emulator/delays" >/dev/null
+fi
 echo "emulator at $endpoint; running hashicorp/aws's DynamoDB acceptance tests (log: $TOOLS/conformance-aws.json)"
 
 pattern="${RUN:-$("$work/awsconformance" -list "$LIST" -names)}"
