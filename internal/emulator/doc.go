@@ -20,7 +20,8 @@
 //     write in any member replicated to the others after the replication delay
 //     (last writer wins; one stream record in each destination; replicated writes
 //     are not replicated back). DescribeTable shows Replicas[] and
-//     GlobalTableVersion; the first replica enables a NEW_AND_OLD_IMAGES stream.
+//     GlobalTableVersion; the first replica enables a NEW_AND_OLD_IMAGES stream on a
+//     table without one, and a stream of another view type stays as it is.
 //     Settings changes (UpdateTable, UpdateTimeToLive) are repeated in every member.
 //   - Multi-account global tables (multiaccount.go): CreateTable with
 //     GlobalTableSourceArn in another account adds a replica when every replica's

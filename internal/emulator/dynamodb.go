@@ -182,7 +182,7 @@ func (s *Server) createTable(req *request) ([]byte, *apiError) {
 	s.meta[tableKey{req.region, in.TableName}] = m
 	if in.SSESpecification != nil && in.SSESpecification.Enabled {
 		m.SSE = normalizeSSE(in.SSESpecification)
-		m.SSE.KMSMasterKeyID = keyARN(m.SSE.KMSMasterKeyID, req.region)
+		m.SSE.KMSMasterKeyID = s.kmsKeyARNLocked(m.SSE.KMSMasterKeyID, req.region)
 	}
 	for _, t := range in.Tags {
 		m.Tags[t.Key] = t.Value

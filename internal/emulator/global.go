@@ -250,7 +250,11 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 			return nil, e
 		}
 		s.mu.Lock()
-		s.metaLocked(req.region, name).SSE = normalizeSSE(&spec)
+		sse := normalizeSSE(&spec)
+		if sse != nil {
+			sse.KMSMasterKeyID = s.kmsKeyARNLocked(sse.KMSMasterKeyID, req.region)
+		}
+		s.metaLocked(req.region, name).SSE = sse
 		if g := s.groups[name]; g != nil && g.version == versionCurrent && g.members[req.region] != nil {
 			for r := range g.members { // current global tables keep encryption in step; keys stay regional
 				if r == req.region {
@@ -378,10 +382,9 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 				s.mu.Unlock()
 				return nil, validation("Failed to create a the new replica of table with name: '%s' because one or more replicas already existed as tables.", name)
 			}
-			if vt := src.streamViewType(); vt != "" && vt != "NEW_AND_OLD_IMAGES" {
-				s.mu.Unlock()
-				return nil, validation("One or more parameter values were invalid: Table %s has a stream with StreamViewType %s; replicas need NEW_AND_OLD_IMAGES. Disable the stream or change its view type first.", name, vt)
-			}
+			// A stream of any view type takes a replica and keeps its view type: hashicorp/aws's
+			// TestAccDynamoDBTable_Replica_singleStreamSpecification adds a replica to a
+			// KEYS_ONLY-stream table on AWS and expects KEYS_ONLY afterwards.
 			if src.billingMode() == "PROVISIONED" && !s.writeAutoScaledLocked(req.region, src) {
 				s.mu.Unlock()
 				return nil, validation("Table write capacity should either be Pay-Per-Request or AutoScaled.")
@@ -396,6 +399,10 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 				srcSSE = srcMeta.SSE
 			}
 			if e := replicaKeyRule(srcSSE, a.Create.KMSMasterKeyID, r); e != nil {
+				s.mu.Unlock()
+				return nil, e
+			}
+			if _, e := s.kmsKeyUsableLocked(a.Create.KMSMasterKeyID, r); e != nil {
 				s.mu.Unlock()
 				return nil, e
 			}
@@ -475,7 +482,7 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		switch {
 		case a.Create != nil:
 			m := &member{region: a.Create.RegionName, status: statusCreating, since: now, due: now.Add(s.delays.ReplicaCreate),
-				source: req.region, kmsKey: keyARN(a.Create.KMSMasterKeyID, a.Create.RegionName), tableClass: a.Create.TableClassOverride, gsis: gsiNames}
+				source: req.region, kmsKey: s.kmsKeyARNLocked(a.Create.KMSMasterKeyID, a.Create.RegionName), tableClass: a.Create.TableClassOverride, gsis: gsiNames}
 			m.applyGSIOverrides(a.Create)
 			m.classOverride = a.Create.TableClassOverride != ""
 			g.sourcedAt[req.region] = now
@@ -560,13 +567,18 @@ func (s *Server) writeAutoScaledLocked(region string, t *tableDesc) bool {
 }
 
 // createReplicaTable creates the replica's table in its Region with the source's
-// keys, indexes and billing, and a NEW_AND_OLD_IMAGES stream.
+// keys, indexes and billing, and a stream of the source's view type
+// (NEW_AND_OLD_IMAGES when the source had none: the first replica enables it).
 func (s *Server) createReplicaTable(req *request, src *tableDesc, m *member) *apiError {
+	view := src.streamViewType()
+	if view == "" {
+		view = "NEW_AND_OLD_IMAGES"
+	}
 	in := map[string]any{
 		"TableName":            src.TableName,
 		"KeySchema":            src.KeySchema,
 		"AttributeDefinitions": src.AttributeDefinitions,
-		"StreamSpecification":  map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+		"StreamSpecification":  map[string]any{"StreamEnabled": true, "StreamViewType": view},
 	}
 	provisioned := src.billingMode() == "PROVISIONED"
 	if provisioned {

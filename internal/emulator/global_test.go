@@ -237,11 +237,6 @@ func TestConcurrentUpdateTableRejected(t *testing.T) {
 func TestReplicaPrerequisites(t *testing.T) {
 	ctx := fresh(t)
 	east := ddbIn("us-east-1")
-	createTable(t, ctx, east, "keys-only", false, withStream(types.StreamViewTypeKeysOnly))
-	_, err := east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("keys-only"),
-		ReplicaUpdates: []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("eu-west-1")}}}})
-	wantCode(t, err, "ValidationException", "NEW_AND_OLD_IMAGES")
-
 	createTable(t, ctx, east, "prov", false, func(in *dynamodb.CreateTableInput) {
 		in.BillingMode = types.BillingModeProvisioned
 		in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}

@@ -445,6 +445,16 @@ func seqAfter(a, b string) bool {
 
 func (r *replicator) observe(ctx context.Context, region string, rec *streamRecord, states map[string]memberState, version string) {
 	keyStr := canonical(rec.Dynamodb.Keys)
+	if rec.EventName != "REMOVE" && rec.Dynamodb.NewImage == nil {
+		// A stream without new images (KEYS_ONLY, OLD_IMAGE): AWS replicates whatever the
+		// table's view type, so the item is read as it is now. Gone since: its REMOVE
+		// record follows, nothing to do for this one.
+		item, ok := r.currentItem(ctx, region, rec.Dynamodb.Keys)
+		if !ok {
+			return
+		}
+		rec.Dynamodb.NewImage = item
+	}
 	h := "REMOVE"
 	if rec.EventName != "REMOVE" {
 		h = canonical(rec.Dynamodb.NewImage)
@@ -490,6 +500,19 @@ func (r *replicator) observe(ctx context.Context, region string, rec *streamReco
 	if c.pending == 0 {
 		delete(r.winners, keyStr)
 	}
+}
+
+// currentItem reads an item of the global table in region (strongly consistent);
+// ok is false when it is absent or cannot be read.
+func (r *replicator) currentItem(ctx context.Context, region string, keys map[string]json.RawMessage) (map[string]json.RawMessage, bool) {
+	var out struct {
+		Item map[string]json.RawMessage `json:"Item"`
+	}
+	if e := r.s.ddb(ctx, region, "GetItem", map[string]any{"TableName": r.g.name, "Key": keys, "ConsistentRead": true}, &out); e != nil {
+		r.s.logf("reading %s in %s for replication: %v", r.g.name, region, e)
+		return nil, false
+	}
+	return out.Item, out.Item != nil
 }
 
 // stamp is legacy replication's second write in the source Region: it adds

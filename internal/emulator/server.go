@@ -153,6 +153,7 @@ type Server struct {
 	createFails                      map[tableKey]string
 	upgrades                         map[string]*UpgradeStatus
 	replicaOps                       int
+	kmsState                         *kmsStore // kms.go
 	generation                       int
 	stopped                          bool
 	backgroundWG                     sync.WaitGroup
@@ -266,6 +267,7 @@ func (s *Server) resetStateLocked() {
 	s.roleCalls = nil
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
+	s.kmsState = nil
 	s.generation++
 	s.clockMu.Lock()
 	s.clock = map[string]time.Time{}

@@ -13,9 +13,8 @@ import (
 )
 
 // This file holds AWS rules that make the control plane harsher than DynamoDB
-// Local: warm throughput and the per-Region table quota, customer managed keys of
-// replicas, and KMS DescribeKey (enough for a client to tell an AWS managed key
-// from a customer managed one).
+// Local: warm throughput and the per-Region table quota, and customer managed keys of
+// replicas (the KMS itself is in kms.go).
 
 // warmThroughput is a table's or index's warm throughput in units per second.
 type warmThroughput struct {
@@ -191,35 +190,6 @@ func replicaKeyRule(src *sseSpec, key, region string) *apiError {
 		return validation("One or more parameter values were invalid: the KMS key %s of the replica in %s must be in that Region", key, region)
 	}
 	return nil
-}
-
-// kms answers KMS DescribeKey (JSON 1.1, TrentService): alias/aws/dynamodb and the
-// emulated AWS managed key are AWS managed, every other key is a customer managed
-// key of the account. Nothing is encrypted.
-func (s *Server) kms(req *request) ([]byte, *apiError) {
-	if req.op != "DescribeKey" {
-		return nil, errorf("UnknownOperationException", http.StatusBadRequest, "The emulator implements KMS DescribeKey only")
-	}
-	var in struct{ KeyId string }
-	if err := json.Unmarshal(req.body, &in); err != nil {
-		return nil, serializationError(err)
-	}
-	if in.KeyId == "" {
-		return nil, validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
-	}
-	arn := keyARN(in.KeyId, req.region)
-	if keyRegion(arn) != req.region {
-		return nil, errorf("NotFoundException", http.StatusBadRequest, "Invalid arn %s", in.KeyId)
-	}
-	manager := "CUSTOMER"
-	if strings.HasSuffix(arn, ":key/"+awsManagedKeyID) {
-		manager = "AWS"
-	}
-	id := arn[strings.LastIndex(arn, "/")+1:]
-	return marshal(map[string]any{"KeyMetadata": map[string]any{
-		"AWSAccountId": AccountID, "Arn": arn, "KeyId": id, "KeyManager": manager, "KeyState": "Enabled", "Enabled": true,
-		"KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS", "CreationDate": float64(time.Now().Unix()),
-	}})
 }
 
 // settingsRules applies the rules of a settings UpdateTable (no ReplicaUpdates) and

@@ -101,11 +101,12 @@ func TestReplicaCustomerManagedKeyRules(t *testing.T) {
 	}
 	wantCode(t, replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", "")), "ValidationException", "KMSMasterKeyId must be specified for each replica")
 	wantCode(t, replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", "arn:aws:kms:us-east-1:123456789012:key/1111-east")), "ValidationException", "must be in that Region")
-	if err := replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", "2222-west")); err != nil {
+	westKey := createKey(t, ctx, "eu-west-1")
+	if err := replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", aws.ToString(westKey.KeyId))); err != nil {
 		t.Fatal(err)
 	}
 	waitReplicaActive(t, ctx, east, "cmk", "eu-west-1")
-	want := "arn:aws:kms:eu-west-1:123456789012:key/2222-west"
+	want := aws.ToString(westKey.Arn)
 	if rep := describe(t, ctx, east, "cmk").Replicas[0]; aws.ToString(rep.KMSMasterKeyId) != want {
 		t.Fatalf("replica key in Replicas[] = %q, want %q", aws.ToString(rep.KMSMasterKeyId), want)
 	}

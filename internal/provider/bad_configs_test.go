@@ -139,8 +139,6 @@ func badReplicaConfigs(t *testing.T) []badConfig {
 	withIndex := acctest.RandomName("tf-acc-bad")
 	acctest.CreateTable(t, acctest.TableSpec{Name: withIndex, HashKey: "pk"})
 	addGSI(t, acctest.Region, withIndex, "byOwner", "owner")
-	keysOnly := acctest.RandomName("tf-acc-bad")
-	acctest.CreateTable(t, acctest.TableSpec{Name: keysOnly, HashKey: "pk", StreamView: awstypes.StreamViewTypeKeysOnly})
 	provisioned := acctest.RandomName("tf-acc-bad")
 	acctest.CreateTable(t, acctest.TableSpec{Name: provisioned, HashKey: "pk", Provisioned: true})
 	indexNotScaled := acctest.RandomName("tf-acc-bad")
@@ -148,7 +146,7 @@ func badReplicaConfigs(t *testing.T) []badConfig {
 	addGSI(t, acctest.Region, indexNotScaled, "byOwner", "owner")
 	addWriteAutoScaling(t, indexNotScaled) // the table only
 	t.Cleanup(func() {
-		for _, table := range []string{plain, withIndex, keysOnly, provisioned, indexNotScaled} {
+		for _, table := range []string{plain, withIndex, provisioned, indexNotScaled} {
 			if got := replicaRegions(t, table); len(got) > 0 {
 				t.Errorf("table %s got replicas %v from a refused plan", table, got)
 			}
@@ -213,8 +211,6 @@ func badReplicaConfigs(t *testing.T) []badConfig {
 		{"replica: tag key with a forbidden character", rep(`  tags = { "team#1" = "x" }`), []string{"tags", "may contain only letters, digits, spaces and _ . : / = + - @"}},
 		{"replica: tag value with a forbidden character", rep(`  tags = { team = "a|b" }`), []string{"tags", "may contain only letters, digits, spaces and _ . : / = + - @"}},
 		{"replica: more than 50 tags", rep("  tags = {\n    " + strings.Join(manyTags, "\n    ") + "\n  }"), []string{"tags", "must contain at most 50 elements"}},
-		{"replica: stream without old images", replicaConfig(keysOnly, "eu-west-1", ""),
-			[]string{"has a stream of view type KEYS_ONLY", "Change the table's stream_view_type to NEW_AND_OLD_IMAGES"}},
 		{"replica: provisioned table without write auto scaling", replicaConfig(provisioned, "eu-west-1", ""),
 			[]string{"uses provisioned capacity without write capacity auto scaling in us-east-1", "Add an aws_appautoscaling_target"}},
 		{"replica: provisioned index without write auto scaling", replicaConfig(indexNotScaled, "eu-west-1", ""),

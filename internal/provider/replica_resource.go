@@ -162,7 +162,7 @@ func (r *replicaResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"stream_arn": schema.StringAttribute{
-				MarkdownDescription: "ARN of the replica's stream (replication needs `NEW_AND_OLD_IMAGES`).",
+				MarkdownDescription: "ARN of the replica's stream, of the table's view type (a table without a stream gets a `NEW_AND_OLD_IMAGES` one with its first replica).",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
@@ -606,11 +606,9 @@ func (r *replicaResource) checkCanAddReplica(ctx context.Context, table, region,
 	if err := globalModeRefusal(desc, table); err != nil { // replica_accounts.go: MRSC and multi-account tables
 		return err
 	}
-	if s := desc.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) && s.StreamViewType != awstypes.StreamViewTypeNewAndOldImages {
-		return refuse(path.Root("table_name"), "Table %q has a stream of view type %s; global tables replicate through a NEW_AND_OLD_IMAGES "+
-			"stream. Change the table's stream_view_type to NEW_AND_OLD_IMAGES (or disable the stream and let DynamoDB "+
-			"enable it), then apply again.", table, s.StreamViewType)
-	}
+	// A stream of any view type is fine: DynamoDB adds the replica and keeps the view
+	// type (hashicorp/aws's TestAccDynamoDBTable_Replica_singleStreamSpecification,
+	// a KEYS_ONLY stream with a replica on AWS).
 	if billingMode(desc) == awstypes.BillingModeProvisioned {
 		ok, err := r.hasWriteAutoScaling(ctx, source, "table/"+table, aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits)
 		if err != nil {

@@ -29,10 +29,11 @@ func TestAccReplica_customerManagedKey(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.Emulator(t)
 	table := acctest.RandomName("tf-acc-replica")
-	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", KMSKeyID: "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-4111-8111-111111111111"})
+	eastKey := acctest.CreateKMSKey(t, "us-east-1")
+	acctest.CreateTable(t, acctest.TableSpec{Name: table, HashKey: "pk", KMSKeyID: eastKey})
 	const address = "ddbglobal_replica.test"
-	westKey := "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-4222-8222-222222222222"
-	otherWestKey := "arn:aws:kms:eu-west-1:123456789012:key/33333333-3333-4333-8333-333333333333"
+	westKey := acctest.CreateKMSKey(t, "eu-west-1")
+	otherWestKey := acctest.CreateKMSKey(t, "eu-west-1")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -44,7 +45,7 @@ func TestAccReplica_customerManagedKey(t *testing.T) {
 				ExpectError: acctest.ErrorRegexp("customer managed key", "Set kms_key_arn to the ARN of a key in eu-west-1"),
 			},
 			{
-				Config:      replicaConfig(table, "eu-west-1", `  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-4111-8111-111111111111"`),
+				Config:      replicaConfig(table, "eu-west-1", fmt.Sprintf("  kms_key_arn = %q", eastKey)),
 				PlanOnly:    true,
 				ExpectError: acctest.ErrorRegexp("kms_key_arn is a key in us-east-1, but the replica is in eu-west-1"),
 			},
