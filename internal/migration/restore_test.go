@@ -20,7 +20,7 @@ func restoreEnv(t *testing.T, srcRegion, dstRegion string, pitr bool) *env {
 	t.Helper()
 	ep := endpoint(t)
 	if server != nil {
-		server.SetDelays(emulator.Delays{Backup: 300 * time.Millisecond, Restore: time.Second, PITRLag: 200 * time.Millisecond,
+		server.SetDelays(emulator.Delays{Backup: 300 * time.Millisecond, Restore: 3 * time.Second, PITRLag: 200 * time.Millisecond,
 			PITRUnavailable: 50 * time.Millisecond, PITREnabling: 50 * time.Millisecond})
 	}
 	e := &env{
