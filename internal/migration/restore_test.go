@@ -187,3 +187,47 @@ func TestRestoreMigrationRefusals(t *testing.T) {
 		t.Fatalf("a refused migration enabled the source stream")
 	}
 }
+
+// The runner loads a migration from its stored config: the restore method must
+// survive storage (else a runner would resume a restore migration as a scan),
+// and it is part of the fingerprint. Scan migrations keep their old fingerprint.
+func TestRestoreConfigRoundTrip(t *testing.T) {
+	c := Config{ID: "m1", Source: Endpoint{Table: "src", Region: "us-east-1"}, Target: Endpoint{Table: "dst", Region: "eu-west-1"},
+		Segments: 8, HandOff: HandOffReplay, Backfill: BackfillRestore}
+	got := configFromItem("m1", "ck", c.configItem())
+	if got.Backfill != BackfillRestore || got.fingerprint() != c.fingerprint() {
+		t.Fatalf("restore config after storage: backfill %q, fingerprint %s (want %s)", got.Backfill, got.fingerprint(), c.fingerprint())
+	}
+	scan := c
+	scan.Backfill = BackfillScan
+	old := c
+	old.Backfill = ""
+	if scan.fingerprint() == c.fingerprint() || scan.fingerprint() != old.fingerprint() {
+		t.Fatal("the restore method must change the fingerprint, and scan must keep the fingerprint of configs stored without a method")
+	}
+}
+
+func TestTransformIdempotent(t *testing.T) {
+	for _, tc := range []struct {
+		tr Transform
+		ok bool
+	}{
+		{Transform{Rename: map[string]string{"a": "b"}, Drop: []string{"x"}, Set: map[string]types.AttributeValue{"v": sAV("1")}}, true},
+		{Transform{Rename: map[string]string{"a": "b", "b": "c"}}, false},
+		{Transform{Rename: map[string]string{"a": "b"}, Drop: []string{"b"}}, false},
+		{Transform{Rename: map[string]string{"a": "b"}, Set: map[string]types.AttributeValue{"a": sAV("1")}}, false},
+	} {
+		err := tc.tr.idempotent()
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: %v", tc.tr, err)
+		}
+		if tc.ok {
+			it := Item{"a": sAV("A"), "x": sAV("X"), "k": sAV("K")}
+			once, err1 := tc.tr.Apply(it)
+			twice, err2 := tc.tr.Apply(once)
+			if err1 != nil || err2 != nil || !ItemsEqual(once, twice) {
+				t.Errorf("%+v accepted but not idempotent: %v / %v", tc.tr, once, twice)
+			}
+		}
+	}
+}
