@@ -83,6 +83,10 @@ func (c *Config) validateRestore() []error {
 	return errs
 }
 
+// Idempotent reports, without I/O, why the transform cannot be used by a
+// restore migration's in-place pass (nil when it can); see idempotent.
+func (t Transform) Idempotent() error { return t.idempotent() }
+
 // idempotent refuses a transform that changes an item it already changed: the
 // restore's in-place pass may redo a page after an interruption. It is
 // idempotent when no name it produces (a rename target, a set name) is one it

@@ -37,7 +37,7 @@ func withRates(read, write float64) liveMigrationModel {
 	}
 	return liveMigrationModel{Backfill: types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 		"segments": types.Int64Value(16), "max_read_units_per_second": f(read), "max_write_units_per_second": f(write),
-		"hand_off": types.StringValue("auto"),
+		"hand_off": types.StringValue("auto"), "method": types.StringValue("scan"),
 	})}
 }
 
