@@ -271,7 +271,9 @@ resource "ddbglobal_live_migration" "test" {
 	}
 	ok := func(extra string) string { return mig(src, dst, "  transform = { rename = { pk = \"id\" } }\n"+extra) }
 	absent := side(acctest.RandomName("tf-acc-bad-new"), f.dstRegion)
-	restore := func(target, extra string) string { return mig(src, target, "  backfill = { method = \"restore\" }\n"+extra) }
+	restore := func(target, extra string) string {
+		return mig(src, target, "  backfill = { method = \"restore\" }\n"+extra)
+	}
 	return []badConfig{
 		{"migration: source is the target", mig(src, src, ""), []string{"source and target are the same table"}},
 		{"migration: keys do not map", mig(src, dst, ""),
