@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -268,6 +271,90 @@ resource "ddbglobal_live_migration" "test" {
 				return errors.New("the refused create enabled the source stream")
 			}
 			return nil
+		},
+	})
+}
+
+// With sync = "external", an apply interrupted during the restore is resumed by the
+// ddbglobal-sync runner alone: it loads the restore migration from the checkpoint
+// table, waits for the restore the apply requested, applies the transform in place,
+// replays the stream and keeps the target in sync; the cutover apply then verifies.
+// Catches: a runner that resumes a restore migration as a scan (the backfill method
+// lost from the stored config: the runner scans into the restoring target and fails,
+// and the phase stays backfilling).
+func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
+	acctest.PreCheck(t)
+	emu := acctest.Emulator(t)
+	f := restoreFixture(t, 300, true)
+	slow := acctest.TestDelays
+	slow.Restore = 15 * time.Second
+	emu.SetDelays(slow)
+	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
+	runnerBin := filepath.Join(t.TempDir(), "ddbglobal-sync")
+	if out, err := exec.Command("go", "build", "-o", runnerBin, "../../cmd/ddbglobal-sync").CombinedOutput(); err != nil {
+		t.Fatalf("building the runner: %v\n%s", err, out)
+	}
+	var runner *exec.Cmd
+	runnerDone := make(chan error, 1)
+	extra := `  sync     = "external"
+  backfill = { method = "restore" }
+` + restoreTransformHCL
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      f.config(extra + "\n  timeouts = { create = \"8s\" }"),
+				ExpectError: acctest.ErrorRegexp("creating DynamoDB live migration", "apply again to continue from here"),
+			},
+			{
+				PreConfig: func() {
+					emu.SetDelays(acctest.TestDelays)
+					if st := f.status(t); st.Phase != migration.PhaseBackfilling {
+						t.Fatalf("after the interrupted create: phase %s, want backfilling", st.Phase)
+					}
+					runner = exec.Command(runnerBin, "-checkpoint-table", f.checkpoint, "-region", f.dstRegion,
+						"-id", fmt.Sprintf("%s/%s/%s/%s", f.srcRegion, f.source, f.dstRegion, f.target), "-endpoint", acctest.Endpoint(), "-lease", "5s")
+					runner.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=runner", "AWS_SECRET_ACCESS_KEY=runner")
+					runner.Stdout, runner.Stderr = os.Stderr, os.Stderr
+					if err := runner.Start(); err != nil {
+						t.Fatal(err)
+					}
+					go func() { runnerDone <- runner.Wait() }()
+					t.Cleanup(func() { _ = runner.Process.Kill() })
+					w := startWriter(t, f, 40)
+					// The runner finishes the restore the apply started (the apply's lease on
+					// it runs out first), then syncs.
+					err := waitFor(90*time.Second, func() error {
+						if st := f.status(t); st.Phase != migration.PhaseSyncing {
+							return fmt.Errorf("phase %s (%s)", st.Phase, st.Error)
+						}
+						return nil
+					})
+					w.halt()
+					if err != nil {
+						t.Fatalf("the runner did not finish the restore migration's backfill: %v", err)
+					}
+					if err := waitFor(30*time.Second, func() error { return checkRestoredEqual(t, f, restoreTransform)(nil) }); err != nil {
+						t.Fatalf("the runner did not bring the target in sync: %v", err)
+					}
+				},
+				Config: f.config(extra + "\n  cutover = true"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("verification").AtMapKey("mismatched_items"), knownvalue.Int64Exact(0)),
+				},
+				Check: func(s *terraform.State) error {
+					select {
+					case err := <-runnerDone:
+						if err != nil {
+							return fmt.Errorf("runner exited with %v", err)
+						}
+					case <-time.After(60 * time.Second):
+						return errors.New("the runner did not stop after cutover")
+					}
+					return checkRestoredEqual(t, f, restoreTransform)(s)
+				},
+			},
 		},
 	})
 }
