@@ -279,9 +279,9 @@ resource "ddbglobal_live_migration" "test" {
 // ddbglobal-sync runner alone: it loads the restore migration from the checkpoint
 // table, waits for the restore the apply requested, applies the transform in place,
 // replays the stream and keeps the target in sync; the cutover apply then verifies.
-// Catches: a runner that resumes a restore migration as a scan (the backfill method
-// lost from the stored config: the runner scans into the restoring target and fails,
-// and the phase stays backfilling).
+// Catches: a runner that loads a restore migration as a scan (drop the backfill
+// method from configFromItem: the runner does not resume it, and the phase stays
+// backfilling).
 func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
