@@ -358,3 +358,41 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 		},
 	})
 }
+
+// -replace (here a taint) of a restore migration deletes no table: the old
+// migration is forgotten, and the new one is refused while the target it restored
+// exists, which keeps its items. Deleting that table is the user's call.
+func TestAccLiveMigration_restoreReplaceKeepsTarget(t *testing.T) {
+	acctest.PreCheck(t)
+	f := restoreFixture(t, 50, false)
+	extra := `  backfill = { method = "restore" }
+  cutover  = true`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: f.config(extra),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
+				},
+			},
+			{
+				Taint:       []string{migrationAddress},
+				Config:      f.config(extra),
+				ExpectError: acctest.ErrorRegexp("backfill by restore: table "+f.target+" already exists in "+f.dstRegion),
+			},
+			{
+				// The refused replacement left the target as it was.
+				PreConfig: func() {
+					if n := len(scanAll(t, acctest.DynamoDB(t, f.dstRegion), f.target)); n != f.items {
+						t.Fatalf("the target holds %d items after the refused replacement, want %d", n, f.items)
+					}
+				},
+				// From now on the plan says so, until the table is deleted or renamed.
+				Config:      f.config(extra),
+				PlanOnly:    true,
+				ExpectError: acctest.ErrorRegexp("planning DynamoDB live migration", "backfill by restore: table "+f.target+" already exists"),
+			},
+		},
+	})
+}
