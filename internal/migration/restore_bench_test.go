@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -136,7 +138,7 @@ func timedBackfill(b *testing.B, e *env, n int, mod func(*Config)) (rate, units 
 // nothing): AWS's restore time is not modelled, so the restore's items/s says what
 // the runner spends, not how long AWS takes.
 func BenchmarkBackfillRestoreVsScan100k(b *testing.B) {
-	const n = 100_000
+	n := benchItems(100_000)
 	e := newEnv(b, "us-east-1", "eu-west-1")
 	quickRestores(b, e.ep)
 	rawSeed(b, e.src, e.srcTable, n, 1000)
@@ -144,7 +146,7 @@ func BenchmarkBackfillRestoreVsScan100k(b *testing.B) {
 	rate, units := timedBackfill(b, e, n, func(c *Config) { c.HandOff = HandOffReplay })
 	b.ReportMetric(rate, "scan-items/s")
 	b.ReportMetric(units, "scan-write-units")
-	if units < n {
+	if units < float64(n) {
 		b.Fatalf("the scan backfill reported %.0f write units for %d items: the target does not report consumed capacity", units, n)
 	}
 
@@ -163,6 +165,14 @@ func BenchmarkBackfillRestoreVsScan100k(b *testing.B) {
 	b.ReportMetric(rate, "restore-transform-items/s")
 	b.ReportMetric(units, "restore-transform-write-units")
 	drop(e)
+}
+
+// benchItems is n, or BENCH_ITEMS when set (a quicker run while developing).
+func benchItems(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_ITEMS")); err == nil && v > 0 {
+		return v
+	}
+	return n
 }
 
 // drop deletes e's target, to keep DynamoDB Local's heap for the next copy.
