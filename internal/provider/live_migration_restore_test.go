@@ -379,7 +379,7 @@ func TestAccLiveMigration_restoreReplaceKeepsTarget(t *testing.T) {
 			{
 				Taint:       []string{migrationAddress},
 				Config:      f.config(extra),
-				ExpectError: acctest.ErrorRegexp("backfill by restore: table "+f.target+" already exists in "+f.dstRegion),
+				ExpectError: acctest.ErrorRegexp("backfill by restore: table " + f.target + " already exists in " + f.dstRegion),
 			},
 			{
 				// The refused replacement left the target as it was.
