@@ -275,8 +275,8 @@ resource "ddbglobal_live_migration" "test" {
 	})
 }
 
-// With sync = "external", an apply interrupted during the restore is resumed by the
-// ddbglobal-sync runner alone: it loads the restore migration from the checkpoint
+// An apply interrupted during the restore, then switched to sync = "external", is
+// resumed by the ddbglobal-sync runner alone: it loads the restore migration from the checkpoint
 // table, waits for the restore the apply requested, applies the transform in place,
 // replays the stream and keeps the target in sync; the cutover apply then verifies.
 // Catches: a runner that loads a restore migration as a scan (drop the backfill
@@ -287,7 +287,7 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 	emu := acctest.Emulator(t)
 	f := restoreFixture(t, 300, true)
 	slow := acctest.TestDelays
-	slow.Restore = 15 * time.Second
+	slow.Restore = 40 * time.Second
 	emu.SetDelays(slow)
 	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
 	runnerBin := filepath.Join(t.TempDir(), "ddbglobal-sync")
@@ -296,17 +296,20 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 	}
 	var runner *exec.Cmd
 	runnerDone := make(chan error, 1)
-	extra := `  sync     = "external"
-  backfill = { method = "restore" }
+	extra := `  backfill = { method = "restore" }
 ` + restoreTransformHCL
+	external := extra + "\n  sync = \"external\""
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      f.config(extra + "\n  timeouts = { create = \"8s\" }"),
+				// An apply that backfills itself, stopped while DynamoDB restores.
+				Config:      f.config(extra + "\n  timeouts = { create = \"20s\" }"),
 				ExpectError: acctest.ErrorRegexp("creating DynamoDB live migration", "apply again to continue from here"),
 			},
 			{
+				// The runner takes over: the apply with sync = "external" leaves the
+				// backfill to it.
 				PreConfig: func() {
 					emu.SetDelays(acctest.TestDelays)
 					if st := f.status(t); st.Phase != migration.PhaseBackfilling {
@@ -321,6 +324,9 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 					}
 					go func() { runnerDone <- runner.Wait() }()
 					t.Cleanup(func() { _ = runner.Process.Kill() })
+				},
+				Config: f.config(external),
+				Check: func(*terraform.State) error {
 					w := startWriter(t, f, 40)
 					// The runner finishes the restore the apply started (the apply's lease on
 					// it runs out first), then syncs.
@@ -332,13 +338,13 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 					})
 					w.halt()
 					if err != nil {
-						t.Fatalf("the runner did not finish the restore migration's backfill: %v", err)
+						return fmt.Errorf("the runner did not finish the restore migration's backfill: %v", err)
 					}
-					if err := waitFor(30*time.Second, func() error { return checkRestoredEqual(t, f, restoreTransform)(nil) }); err != nil {
-						t.Fatalf("the runner did not bring the target in sync: %v", err)
-					}
+					return waitFor(30*time.Second, func() error { return checkRestoredEqual(t, f, restoreTransform)(nil) })
 				},
-				Config: f.config(extra + "\n  cutover = true"),
+			},
+			{
+				Config: f.config(external + "\n  cutover = true"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
 					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("verification").AtMapKey("mismatched_items"), knownvalue.Int64Exact(0)),
