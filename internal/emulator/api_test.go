@@ -82,10 +82,11 @@ func TestItemDataKeepsARNs(t *testing.T) {
 func TestTagsContinuousBackupsSSE(t *testing.T) {
 	ctx := fresh(t)
 	// The first UpdateContinuousBackups below must come within PITRUnavailable of
-	// the table turning ACTIVE, after several other calls: the suite's 200 ms is too
-	// short for that on a loaded machine, so this test waits longer (the next reset
-	// restores the suite's delays). A longer window is never kinder than AWS.
-	srv.SetDelays(emulator.Delays{PITRUnavailable: 2 * time.Second})
+	// the table turning ACTIVE, after several other calls, and the DescribeContinuousBackups
+	// after the enable within PITREnabling: the suite's 200 ms is too short for that on a
+	// loaded machine, so this test waits longer (the next reset restores the suite's
+	// delays). Longer windows are never kinder than AWS.
+	srv.SetDelays(emulator.Delays{PITRUnavailable: 2 * time.Second, PITREnabling: 2 * time.Second})
 	c := ddbIn("us-east-1")
 	td := createTable(t, ctx, c, "tagged", false, func(in *dynamodb.CreateTableInput) {
 		in.Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("core")}}
@@ -132,7 +133,7 @@ func TestTagsContinuousBackupsSSE(t *testing.T) {
 	if st := pitrStatus(); st != "ENABLING" {
 		t.Fatalf("PITR right after enabling = %s, want ENABLING", st)
 	}
-	eventually(t, 5*time.Second, "PITR ENABLED", func() (bool, string) {
+	eventually(t, 10*time.Second, "PITR ENABLED", func() (bool, string) {
 		st := pitrStatus()
 		return st == types.PointInTimeRecoveryStatusEnabled, string(st)
 	})
