@@ -64,6 +64,11 @@ var TestDelays = emulator.Delays{
 	ToggleThrottle:  time.Second,
 	PITRUnavailable: 500 * time.Millisecond,
 	PITREnabling:    500 * time.Millisecond,
+	// Backups and restores that take time, and a point-in-time window that trails
+	// the clock, shortened.
+	Backup:  300 * time.Millisecond,
+	Restore: 2 * time.Second,
+	PITRLag: 300 * time.Millisecond,
 }
 
 var (

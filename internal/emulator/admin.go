@@ -92,6 +92,15 @@ func (s *Server) SetDelays(d Delays) {
 	if d.SourceHold > 0 {
 		s.delays.SourceHold = d.SourceHold
 	}
+	if d.Backup > 0 {
+		s.delays.Backup = d.Backup
+	}
+	if d.Restore > 0 {
+		s.delays.Restore = d.Restore
+	}
+	if d.PITRLag > 0 {
+		s.delays.PITRLag = d.PITRLag
+	}
 }
 
 // CurrentDelays returns the delays in force.
@@ -147,7 +156,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case path == "delays" && r.Method == http.MethodPost:
 		var in struct {
 			ReplicaCreate, ReplicaDelete, Replication, Upgrade, Settle, ToggleThrottle durationJSON
-			PITRUnavailable, PITREnabling, SourceHold                                  durationJSON
+			PITRUnavailable, PITREnabling, SourceHold, Backup, Restore, PITRLag        durationJSON
 		}
 		if !decode(&in) {
 			return
@@ -155,7 +164,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.SetDelays(Delays{ReplicaCreate: time.Duration(in.ReplicaCreate), ReplicaDelete: time.Duration(in.ReplicaDelete),
 			Replication: time.Duration(in.Replication), Upgrade: time.Duration(in.Upgrade), Settle: time.Duration(in.Settle),
 			ToggleThrottle: time.Duration(in.ToggleThrottle), PITRUnavailable: time.Duration(in.PITRUnavailable),
-			PITREnabling: time.Duration(in.PITREnabling), SourceHold: time.Duration(in.SourceHold)})
+			PITREnabling: time.Duration(in.PITREnabling), SourceHold: time.Duration(in.SourceHold),
+			Backup: time.Duration(in.Backup), Restore: time.Duration(in.Restore), PITRLag: time.Duration(in.PITRLag)})
 		reply(http.StatusOK, delaysOut(s.CurrentDelays()))
 	case path == "faults" && r.Method == http.MethodGet:
 		reply(http.StatusOK, s.Faults())
@@ -308,5 +318,6 @@ func delaysOut(d Delays) map[string]string {
 	return map[string]string{"replicaCreate": d.ReplicaCreate.String(), "replicaDelete": d.ReplicaDelete.String(),
 		"replication": d.Replication.String(), "upgrade": d.Upgrade.String(), "settle": d.Settle.String(),
 		"toggleThrottle": d.ToggleThrottle.String(), "pitrUnavailable": d.PITRUnavailable.String(),
-		"pitrEnabling": d.PITREnabling.String(), "sourceHold": d.SourceHold.String()}
+		"pitrEnabling": d.PITREnabling.String(), "sourceHold": d.SourceHold.String(),
+		"backup": d.Backup.String(), "restore": d.Restore.String(), "pitrLag": d.PITRLag.String()}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 func TestOneAccountAndRegionalARNs(t *testing.T) {
@@ -79,6 +81,12 @@ func TestItemDataKeepsARNs(t *testing.T) {
 
 func TestTagsContinuousBackupsSSE(t *testing.T) {
 	ctx := fresh(t)
+	// The first UpdateContinuousBackups below must come within PITRUnavailable of
+	// the table turning ACTIVE, after several other calls, and the DescribeContinuousBackups
+	// after the enable within PITREnabling: the suite's 200 ms is too short for that on a
+	// loaded machine, so this test waits longer (the next reset restores the suite's
+	// delays). Longer windows are never kinder than AWS.
+	srv.SetDelays(emulator.Delays{PITRUnavailable: 2 * time.Second, PITREnabling: 2 * time.Second})
 	c := ddbIn("us-east-1")
 	td := createTable(t, ctx, c, "tagged", false, func(in *dynamodb.CreateTableInput) {
 		in.Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("core")}}
@@ -114,7 +122,7 @@ func TestTagsContinuousBackupsSSE(t *testing.T) {
 		return err
 	}
 	wantCode(t, enable(), "ContinuousBackupsUnavailableException", "")
-	eventually(t, 5*time.Second, "PITR can be enabled", func() (bool, string) { err := enable(); return err == nil, errCode(err) })
+	eventually(t, 10*time.Second, "PITR can be enabled", func() (bool, string) { err := enable(); return err == nil, errCode(err) })
 	pitrStatus := func() types.PointInTimeRecoveryStatus {
 		cb, err := c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("tagged")})
 		if err != nil {
@@ -125,7 +133,7 @@ func TestTagsContinuousBackupsSSE(t *testing.T) {
 	if st := pitrStatus(); st != "ENABLING" {
 		t.Fatalf("PITR right after enabling = %s, want ENABLING", st)
 	}
-	eventually(t, 5*time.Second, "PITR ENABLED", func() (bool, string) {
+	eventually(t, 10*time.Second, "PITR ENABLED", func() (bool, string) {
 		st := pitrStatus()
 		return st == types.PointInTimeRecoveryStatusEnabled, string(st)
 	})

@@ -70,6 +70,15 @@
 //     only a TableName, and unknown Region names are refused. Slow states are on by
 //     default; Delays shortens them (zero keeps the default, so they cannot be
 //     skipped). KMS DescribeKey tells AWS managed from customer managed keys.
+//   - Backups and restores (backups.go): CreateBackup, DescribeBackup, ListBackups,
+//     DeleteBackup, RestoreTableFromBackup and RestoreTableToPointInTime (also into
+//     another Region through SourceTableArn, and UseLatestRestorableTime). A backup
+//     is a snapshot taken at the request; point-in-time data comes from an undo log
+//     of the writes to a table while its PITR is on, within the restorable window
+//     [PITR enabled, now - pitrLag]. A restored table keeps the schema, indexes,
+//     capacity and encryption and nothing else (no stream, TTL, tags, PITR, auto
+//     scaling), and stays CREATING with RestoreSummary.RestoreInProgress for the
+//     restore delay.
 //   - Malformed JSON gives SerializationException, unknown targets
 //     UnknownOperationException; other validation is DynamoDB Local's.
 //
@@ -82,7 +91,8 @@
 //	POST   /_emulator/reset                  Reset: delete every table, forget all state
 //	GET    /_emulator/delays                 CurrentDelays
 //	POST   /_emulator/delays                 SetDelays {"replicaCreate":"2s","replicaDelete":"1s","replication":"200ms","upgrade":"1s",
-//	                                           "settle":"20s","toggleThrottle":"15s","pitrUnavailable":"10s","pitrEnabling":"10s","sourceHold":"24h"}
+//	                                           "settle":"20s","toggleThrottle":"15s","pitrUnavailable":"10s","pitrEnabling":"10s","sourceHold":"24h",
+//	                                           "backup":"5s","restore":"1m","pitrLag":"5m"}
 //	GET    /_emulator/faults                 Faults, each with how often it fired (fired, held)
 //	POST   /_emulator/faults                 AddFault (a Fault as JSON) → {"id":N}
 //	DELETE /_emulator/faults[?id=N]          RemoveFault / ClearFaults

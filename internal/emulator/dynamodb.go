@@ -10,7 +10,14 @@ import (
 // dynamodb handles one DynamoDB call: the operations DynamoDB Local lacks or that
 // global tables change are answered here, the rest are forwarded.
 func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
+	if s.bk.restoring.Load() > 0 {
+		if e := s.restoreGuard(req); e != nil {
+			return nil, e
+		}
+	}
 	switch req.op {
+	case "CreateBackup", "DescribeBackup", "ListBackups", "DeleteBackup", "RestoreTableFromBackup", "RestoreTableToPointInTime":
+		return s.backups(req)
 	case "CreateTable":
 		return s.createTableWithPolicy(req) // multiaccount.go: ResourcePolicy, GlobalTableSourceArn
 
@@ -45,6 +52,20 @@ func (s *Server) dynamodb(req *request) ([]byte, *apiError) {
 		return s.describeTableReplicaAutoScaling(req)
 	case "PutResourcePolicy", "GetResourcePolicy", "DeleteResourcePolicy":
 		return s.resourcePolicyOp(req) // policy.go
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem":
+		if s.bk.armed.Load() {
+			if resp, e, ok := s.loggedWrite(req, func() ([]byte, *apiError) { return s.write(req) }); ok {
+				return resp, e
+			}
+		}
+		return s.write(req)
+	}
+	return s.forward(req)
+}
+
+// write forwards a client write.
+func (s *Server) write(req *request) ([]byte, *apiError) {
+	switch req.op {
 	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems":
 		if s.groupCount.Load() > 0 {
 			s.noteWrites(req)
@@ -235,6 +256,7 @@ func (s *Server) decorateLocked(region, name string, table map[string]json.RawMe
 	meta := s.meta[tableKey{region, name}]
 	decorateWarmLocked(meta, table)
 	defer decorateClassLocked(table)
+	s.decorateRestoreLocked(region, name, table)
 	if meta != nil && time.Now().Before(meta.updatingUntil) {
 		table["TableStatus"], _ = json.Marshal(statusUpdating)
 	}
@@ -409,14 +431,14 @@ func (s *Server) continuousBackups(req *request) ([]byte, *apiError) {
 			m.pitrSince = now
 		}
 		m.PITR = enable
+		s.notePITR(enable)
 	}
 	pitr := map[string]any{"PointInTimeRecoveryStatus": "DISABLED"}
 	switch {
 	case m.PITR && now.Before(m.pitrSince.Add(s.delays.PITREnabling)):
 		pitr = map[string]any{"PointInTimeRecoveryStatus": "ENABLING"}
 	case m.PITR:
-		ts := float64(now.Unix())
-		pitr = map[string]any{"PointInTimeRecoveryStatus": "ENABLED", "EarliestRestorableDateTime": ts, "LatestRestorableDateTime": ts, "RecoveryPeriodInDays": 35}
+		pitr = s.pitrWindowLocked(m, now)
 	}
 	return marshal(map[string]any{"ContinuousBackupsDescription": map[string]any{
 		"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr,

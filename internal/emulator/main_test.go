@@ -36,6 +36,9 @@ var testDelays = emulator.Delays{
 	PITRUnavailable: 200 * time.Millisecond,
 	PITREnabling:    200 * time.Millisecond,
 	SourceHold:      24 * time.Hour,
+	Backup:          200 * time.Millisecond,
+	Restore:         300 * time.Millisecond,
+	PITRLag:         50 * time.Millisecond,
 }
 
 func TestMain(m *testing.M) {

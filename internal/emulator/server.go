@@ -81,6 +81,14 @@ type Delays struct {
 	// SourceHold is how long a Region that sourced a replica create refuses its own
 	// deletion (default 24h).
 	SourceHold time.Duration `json:"sourceHold"`
+	// Backup is how long a new on-demand backup stays CREATING (default 5s).
+	Backup time.Duration `json:"backup"`
+	// Restore is how long a restored table stays CREATING with its restore in
+	// progress (default 1m; at least as long as loading its items takes).
+	Restore time.Duration `json:"restore"`
+	// PITRLag is how far LatestRestorableDateTime trails the current time (default
+	// 5m: "typically 5 minutes before the current time", RestoreTableToPointInTime).
+	PITRLag time.Duration `json:"pitrLag"`
 }
 
 func (d Delays) withDefaults() Delays {
@@ -110,6 +118,15 @@ func (d Delays) withDefaults() Delays {
 	}
 	if d.SourceHold == 0 {
 		d.SourceHold = 24 * time.Hour
+	}
+	if d.Backup == 0 {
+		d.Backup = 5 * time.Second
+	}
+	if d.Restore == 0 {
+		d.Restore = time.Minute
+	}
+	if d.PITRLag == 0 {
+		d.PITRLag = 5 * time.Minute
 	}
 	return d
 }
@@ -164,6 +181,8 @@ type Server struct {
 	faultCount atomic.Int32
 	// groupCount spares the hot path the lock while no global table exists.
 	groupCount atomic.Int32
+
+	bk *backupState // backups, restores and PITR logs (backups.go)
 
 	clockMu     sync.Mutex
 	clock       map[string]time.Time // last client write per Region, table and key
@@ -268,6 +287,7 @@ func (s *Server) resetStateLocked() {
 	s.upgrades = map[string]*UpgradeStatus{}
 	s.replicaOps = 0
 	s.kmsState = nil
+	s.bk = newBackupState()
 	s.generation++
 	s.clockMu.Lock()
 	s.clock = map[string]time.Time{}

@@ -24,6 +24,28 @@ func (m *Migration) backfillLoop(ctx context.Context) error {
 		if quitting(ctx) {
 			return nil
 		}
+		if m.cfg.Backfill == BackfillRestore {
+			done, err := m.restoreStep(ctx)
+			if err != nil {
+				return err
+			}
+			if !done { // another worker holds the restore
+				if err := sleepCtx(ctx, m.cfg.LeaseDuration/3); err != nil {
+					return err
+				}
+				continue
+			}
+			if m.cfg.Transform.IsZero() {
+				// The restored items are the target items: nothing to rewrite.
+				if err := m.finishBackfill(ctx); err != nil {
+					return err
+				}
+				if _, err := m.refresh(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		if err := m.copySegments(ctx); err != nil {
 			return err
 		}
@@ -134,6 +156,12 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 	ctx := l.ctx
 	start := mAV(ck["lastKey"])
 	pages := make(chan scanPage, 1)
+	// A restore migration's pass rewrites the restored target in place.
+	from, table, what := m.src, m.cfg.Source.Table, "source"
+	inPlace := m.cfg.Backfill == BackfillRestore
+	if inPlace {
+		from, table, what = m.dst, m.cfg.Target.Table, "restored target"
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(pages)
@@ -141,9 +169,9 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 			if err := m.readLim.Wait(gctx); err != nil {
 				return err
 			}
-			out, err := call(gctx, m.log, "Scan source", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
-				return m.src.Scan(ctx, &dynamodb.ScanInput{
-					TableName:              &m.cfg.Source.Table,
+			out, err := call(gctx, m.log, "Scan "+what, func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+				return from.Scan(ctx, &dynamodb.ScanInput{
+					TableName:              &table,
 					Segment:                aws.Int32(int32(n)),
 					TotalSegments:          aws.Int32(int32(m.cfg.Segments)),
 					ConsistentRead:         aws.Bool(true),
@@ -174,6 +202,9 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 				t, err := m.transformItem(it)
 				if err != nil {
 					return err
+				}
+				if inPlace && ItemsEqual(t, it) {
+					continue // unchanged by the transform: no write
 				}
 				items = append(items, t)
 			}

@@ -132,6 +132,13 @@ type Config struct {
 	// one; default NEW_AND_OLD_IMAGES.
 	StreamViewType string
 
+	// Backfill is how existing items are copied (fingerprinted): BackfillScan
+	// (default) or BackfillRestore (see restore.go).
+	Backfill BackfillMethod
+	// RestoreMargin is how far past the capture a restore's data must be
+	// (tuning, not stored); default DefaultRestoreMargin.
+	RestoreMargin time.Duration
+
 	// OverwriteTarget lets a migration start into a target table that already
 	// holds items (a re-run after a loss, say): Start deletes every target item
 	// after the capture and before the backfill, so the target ends equal to
@@ -169,6 +176,15 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.Segments == 0 {
 		c.Segments = 16
+	}
+	if c.Backfill == "" {
+		c.Backfill = BackfillScan
+	}
+	if c.Backfill == BackfillRestore && (c.HandOff == "" || c.HandOff == HandOffAuto) {
+		c.HandOff = HandOffReplay
+	}
+	if c.RestoreMargin == 0 {
+		c.RestoreMargin = DefaultRestoreMargin
 	}
 	if c.HandOff == "" {
 		c.HandOff = HandOffInsertIfAbsent
@@ -257,6 +273,7 @@ func (c *Config) validate() error {
 	if err := c.Transform.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateRestore()...)
 	return errors.Join(errs...)
 }
 
@@ -298,6 +315,9 @@ func (c *Config) ResolveHandOff(estimate time.Duration) (HandOff, string) {
 func (c *Config) fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q %q %q %q %d %q %q\n", c.Source.Table, c.Source.Region, c.Target.Table, c.Target.Region, c.Segments, c.HandOff, c.VersionAttribute)
+	if c.Backfill == BackfillRestore { // scan migrations keep the fingerprint they had before restores existed
+		fmt.Fprintf(h, "backfill %q\n", c.Backfill)
+	}
 	for _, k := range sortedKeys(c.Transform.Rename) {
 		fmt.Fprintf(h, "rename %q %q\n", k, c.Transform.Rename[k])
 	}
@@ -357,6 +377,7 @@ func (c *Config) configItem() Item {
 		"checkpointRegion": sAV(c.CheckpointRegion),
 		"segments":         nAV(int64(c.Segments)),
 		"handOff":          sAV(string(c.HandOff)),
+		"backfill":         sAV(string(c.Backfill)),
 		"versionAttribute": sAV(c.VersionAttribute),
 		"streamViewType":   sAV(c.StreamViewType),
 		"maxReadUnits":     &types.AttributeValueMemberN{Value: strconv.FormatFloat(c.MaxReadUnits, 'f', -1, 64)},
@@ -401,6 +422,7 @@ func configFromItem(id, table string, it Item) Config {
 		CheckpointRegion: sOf(it["checkpointRegion"]),
 		Segments:         int(intOf(it["segments"])),
 		HandOff:          HandOff(sOf(it["handOff"])),
+		Backfill:         BackfillMethod(sOf(it["backfill"])),
 		VersionAttribute: sOf(it["versionAttribute"]),
 		StreamViewType:   sOf(it["streamViewType"]),
 		MaxReadUnits:     rd,

@@ -46,6 +46,50 @@
 // when the backfill fits well inside the retention; the engine fails rather
 // than skip if it does not).
 //
+// Backfill by restore (Config.Backfill = BackfillRestore, restore.go): the
+// target must not exist; after the capture the source is restored into it by
+// DynamoDB (RestoreTableToPointInTime with SourceTableArn, called in the target
+// Region, when the source has PITR; otherwise CreateBackup and
+// RestoreTableFromBackup), the transform is applied to the restored items in
+// place, and only then is the stream replayed from TRIM_HORIZON (HandOffReplay).
+// Why every item ends exact, whatever the restore time R, provided R ≥ E, the
+// time from which the stream holds every write (its enabling, at or before the
+// capture time C):
+//
+//   - The restore point is chosen after the capture: R = C + Config.RestoreMargin
+//     for PITR (requested only once DynamoDB's LatestRestorableDateTime reaches
+//     it; the margin also absorbs clock skew between this process and DynamoDB).
+//     An on-demand backup holds every write committed up to one minute before its
+//     request and may hold some made up to a minute after (CreateBackup, API
+//     reference), so it is requested RestoreMargin (one minute) after C: each key
+//     is restored to its state at some t_k ≥ C ≥ E. Nothing needs R to be exact.
+//   - Take a key k. Every write to k after E is a stream record, and records of
+//     one key are in write order. If k has no record read by the replay, it was
+//     not written after E, so its restored state (its state at t_k ≥ E) is its
+//     current state. If it has records, the replay applies all of them in order
+//     (a shard is read from its trim horizon, and a record trimmed unread after
+//     C is a loss that fails the migration, as for any migration), and the last
+//     one is k's last write: its new image, or its delete. Records older than t_k
+//     move k back in time on the way, but the last one wins. So k ends at
+//     T(current state), deleted or not, regardless of R.
+//   - The in-place pass maps each restored item x to T(x); it must finish before
+//     the replay starts (the phase holds the stream until every segment is done),
+//     or it could write T(older x) over a newer replayed item. A page redone after
+//     an interruption applies T twice, so the transform must be idempotent
+//     (validated: no name it produces is one it consumes); items T leaves
+//     unchanged are not written. Keys are never renamed (a restore keeps the key
+//     schema), so replayed deletes hit the restored items' keys.
+//   - The restore is requested once: its kind, backup ARN and request time are in
+//     the checkpoint's restore entry, held under a lease, before the call. A worker
+//     that resumes finds the target and accepts it only if that entry says a
+//     restore was requested and the table's RestoreSummary names the source;
+//     anything else is ErrTargetExists (TestRestoreMigrationInterruptedDuringRestoreResumes,
+//     TestRestoreMigrationCrossRegionPointInTime, TestRestoreMigrationFromBackup,
+//     TestRestoreMigrationRefusals).
+//
+// The whole restore and pass must fit well inside the stream's 24 h retention,
+// as for HandOffReplay; otherwise the migration fails loudly (re-backfill).
+//
 // A new migration starts only into an empty target, or with
 // Config.OverwriteTarget, which empties the target after the capture; the
 // backfill never replaces an item it finds, so leftovers would stay stale

@@ -142,11 +142,21 @@ func (m *Migration) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
+	m.srcKey = keyNames(src.KeySchema)
 	dst, err := describeTable(ctx, m.dst, m.cfg.Target.Table)
-	if err != nil {
+	switch {
+	case err == nil:
+		m.dstKey = keyNames(dst.KeySchema)
+	case m.cfg.Backfill == BackfillRestore && isNotFound(err):
+		m.dstKey = m.srcKey // not restored yet: a restore keeps the key schema
+	default:
 		return fmt.Errorf("target: %w", err)
 	}
-	m.srcKey, m.dstKey = keyNames(src.KeySchema), keyNames(dst.KeySchema)
+	if m.cfg.Backfill == BackfillRestore {
+		if err := m.checkRestoreKeys(); err != nil {
+			return err
+		}
+	}
 	probe := Item{}
 	for _, k := range m.srcKey {
 		probe[k] = sAV("probe-" + k)
@@ -342,6 +352,9 @@ func (m *Migration) awaitRetired(ctx context.Context) error {
 // the backfill only inserts absent keys, so items left from an earlier attempt
 // would stay stale, and items deleted from the source would stay.
 func (m *Migration) checkTarget(ctx context.Context) error {
+	if m.cfg.Backfill == BackfillRestore {
+		return m.checkTargetAbsent(ctx)
+	}
 	out, err := call(ctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
 		return m.dst.Scan(ctx, &dynamodb.ScanInput{TableName: &m.cfg.Target.Table, Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)}, noSDKRetry)
 	})

@@ -266,6 +266,10 @@ resource "ddbglobal_live_migration" "test" {
 `, source, target, f.checkpoint, extra)
 	}
 	ok := func(extra string) string { return mig(src, dst, "  transform = { rename = { pk = \"id\" } }\n"+extra) }
+	absent := side(acctest.RandomName("tf-acc-bad-new"), f.dstRegion)
+	restore := func(target, extra string) string {
+		return mig(src, target, "  backfill = { method = \"restore\" }\n"+extra)
+	}
 	return []badConfig{
 		{"migration: source is the target", mig(src, src, ""), []string{"source and target are the same table"}},
 		{"migration: keys do not map", mig(src, dst, ""),
@@ -310,6 +314,24 @@ resource "ddbglobal_live_migration" "test" {
 		{"migration: timeout not a duration", ok(`  timeouts = { create = "1 hour" }`), []string{"Invalid Attribute Value Time Duration", `"1 hour" must be a string containing a sequence of decimal numbers`}},
 		{"migration: missing target", acctest.ProviderConfig() + fmt.Sprintf("resource \"ddbglobal_live_migration\" \"test\" {\n  source = %s\n}\n", src),
 			[]string{`The argument "target" is required`}},
+		// Backfill by restore (TestAccLiveMigration_restoreTargetAppearsBeforeApply: the same at apply).
+		{"migration restore: target exists", restore(dst, ""),
+			[]string{"backfill by restore: table " + f.target + " already exists", "a restore creates its target table", `backfill.method = "scan"`}},
+		{"migration restore: key renamed", restore(absent, `  transform = { rename = { pk = "id" } }`),
+			[]string{`renames the key attribute "pk" to "id"`, "a restored table keeps the source's key schema (pk)"}},
+		{"migration restore: key dropped", restore(absent, `  transform = { drop = ["pk"] }`),
+			[]string{`the transform changes the key attribute "pk"`}},
+		{"migration restore: cross-account target", mig(src, fmt.Sprintf(`{ table_name = "orders2", region = %q, role_arn = "arn:aws:iam::210987654321:role/target" }`, f.dstRegion),
+			`  backfill = { method = "restore" }`), []string{"backfill by restore: cross-account target", "restores a backup only within the account that owns it"}},
+		{"migration restore: version attribute", restore(absent, `  version_attribute = "version"`),
+			[]string{"backfill by restore: version_attribute", "a restore creates its target table"}},
+		{"migration restore: overwrite target", restore(absent, `  overwrite_target = true`),
+			[]string{"backfill by restore: overwrite_target", "nothing to overwrite"}},
+		{"migration restore: insert_if_absent", mig(src, absent, `  backfill = { method = "restore", hand_off = "insert_if_absent" }`),
+			[]string{"backfill by restore: hand_off", `hand_off = "replay"`}},
+		{"migration restore: transform not idempotent", restore(absent, `  transform = { rename = { a = "b", b = "c" } }`),
+			[]string{"backfill by restore: transform applied in place", `renames onto "b", which it also renamed`}},
+		{"migration: unknown backfill method", ok(`  backfill = { method = "copy" }`), []string{"backfill.method", `value must be one of: ["scan" "restore"]`}},
 	}
 }
 

@@ -9,3 +9,7 @@ func SetTestTimings(quiet, upgradePoll time.Duration) {
 	cutoverQuiet = quiet
 	upgradePollMin = upgradePoll
 }
+
+// SetRestoreMargin shortens how long after the capture a restore migration's data
+// must be (a minute by default, for AWS's backup semantics and clock skew).
+func SetRestoreMargin(d time.Duration) { restoreMargin = d }

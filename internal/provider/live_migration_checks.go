@@ -14,10 +14,14 @@ import (
 )
 
 // checkTables describes both tables and checks that the source's keys map onto the
-// target's. It returns a *tableMissingError when either table does not exist (normal at
+// target's (for a restore migration: see checkRestoreTables). It returns a *tableMissingError when either table does not exist (normal at
 // plan time when it is created in the same apply), a *refusal for a configuration that
 // cannot work, or the error of a failed look-up.
 func (r *liveMigrationResource) checkTables(ctx context.Context, plan liveMigrationModel) (src, dst *awstypes.TableDescription, err error) {
+	if plan.restore(ctx) { // the target must not exist (live_migration_restore.go)
+		src, err := r.checkRestoreTables(ctx, plan)
+		return src, nil, err
+	}
 	find := func(s *tableSideModel, hint string) (*awstypes.TableDescription, error) {
 		desc, err := ddb.FindTableByName(ctx, r.side(s).DynamoDB(s.Region.ValueString()), s.TableName.ValueString())
 		if ddb.IsNotFound(err) {

@@ -37,7 +37,7 @@ func withRates(read, write float64) liveMigrationModel {
 	}
 	return liveMigrationModel{Backfill: types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 		"segments": types.Int64Value(16), "max_read_units_per_second": f(read), "max_write_units_per_second": f(write),
-		"hand_off": types.StringValue("auto"),
+		"hand_off": types.StringValue("auto"), "method": types.StringValue("scan"),
 	})}
 }
 
@@ -115,5 +115,32 @@ func TestTransformFromModel(t *testing.T) {
 	m.Transform.Set = types.MapValueMust(types.StringType, map[string]attr.Value{"v": types.StringValue(`{"N":1}`)})
 	if _, err := m.transform(ctx); err == nil || !strings.Contains(err.Error(), `transform.set["v"]`) {
 		t.Errorf("untyped number accepted: %v", err)
+	}
+}
+
+// The plan's restore text: which restore, both costs from the table size, and what
+// the restored table lacks.
+func TestRestorePlanText(t *testing.T) {
+	plan := liveMigrationModel{Source: &tableSideModel{TableName: types.StringValue("orders"), Region: types.StringValue("us-east-1")},
+		Target: &tableSideModel{TableName: types.StringValue("orders2"), Region: types.StringValue("eu-west-1")}}
+	// 1 billion items of 1 KB: 1,000,000,000 write units ($625) by scan, 953.674 GB ($143.05) by restore.
+	info := migration.RestoreInfo{PointInTime: true, Items: 1_000_000_000, SizeBytes: 1_000_000_000 * 1024, ScanWriteUnits: 1_000_000_000}
+	got := restorePlanText(plan, info, false)
+	for _, want := range []string{"Point-in-time recovery is on for orders", "into orders2 in eu-west-1", "953.674 GB at $0.15 per GB = $143.05",
+		"1000000000 write units", "$625.00 at $0.625 per million", "not the source's stream, TTL, tags, point-in-time recovery, auto scaling",
+		"import block"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan text lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "in place") {
+		t.Errorf("no transform, but the text speaks of an in-place pass:\n%s", got)
+	}
+	info.PointInTime, info.TransformWriteUnits = false, info.ScanWriteUnits
+	got = restorePlanText(plan, info, true)
+	for _, want := range []string{"Point-in-time recovery is off for orders", "on-demand backup", "billed per GB-month", "up to 1000000000 more write units ($625.00)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan text lacks %q:\n%s", want, got)
+		}
 	}
 }

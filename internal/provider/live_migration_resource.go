@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"source": tableSideAttribute("source"),
-			"target": tableSideAttribute("target (it must exist, e.g. an `aws_dynamodb_table`)"),
+			"target": tableSideAttribute("target (with `backfill.method = \"scan\"` it must exist, e.g. an `aws_dynamodb_table`; with `\"restore\"` it must not)"),
 			"checkpoint_table": schema.StringAttribute{
 				MarkdownDescription: "Table that holds checkpoints and leases, created on demand (on-demand billing) in the " +
 					"target Region. Default `" + defaultCheckpointTable + "`; many migrations can share it.",
@@ -136,6 +137,7 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Optional:            true,
 				Computed:            true,
 				Attributes: map[string]schema.Attribute{
+					"method": backfillMethodAttribute(),
 					"segments": schema.Int64Attribute{
 						MarkdownDescription: fmt.Sprintf("Parallel Scan segments (1 to 1000000, default %d). Changing it starts a new migration (the resource is replaced).", defaultSegments),
 						Optional:            true,
@@ -539,6 +541,7 @@ func (r *liveMigrationResource) ValidateConfig(ctx context.Context, req resource
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("transform"), "invalid transform", err.Error())
 	}
+	validateRestoreConfig(ctx, m, &resp.Diagnostics)
 	if v := m.VersionAttribute.ValueString(); v != "" && err == nil {
 		if slices.Contains(tr.Drop, v) {
 			resp.Diagnostics.AddAttributeError(path.Root("version_attribute"), "version attribute dropped",
@@ -581,6 +584,10 @@ func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrati
 	if err != nil {
 		// A table created in the same apply does not exist yet: warned, checked in Create.
 		addCheckResult(&resp.Diagnostics, missingSidePath(err, plan), summary, err)
+		return
+	}
+	if plan.restore(ctx) {
+		r.planRestore(ctx, plan, resp)
 		return
 	}
 	if err := r.checkTargetEmpty(ctx, plan); err != nil {
@@ -671,7 +678,7 @@ func (r *liveMigrationResource) engine(ctx context.Context, m liveMigrationModel
 		Transform:        tr,
 		Logger:           tflogLogger{ctx: ctx},
 	}
-	cfg.HandOff = migration.HandOffAuto
+	cfg.HandOff, cfg.RestoreMargin = migration.HandOffAuto, restoreMargin
 	if b := m.backfill(ctx); b != nil {
 		cfg.Segments = int(b.Segments.ValueInt64())
 		if h := b.HandOff.ValueString(); h != "" {
@@ -679,6 +686,7 @@ func (r *liveMigrationResource) engine(ctx context.Context, m liveMigrationModel
 		}
 		cfg.MaxReadUnits = b.MaxReadUnits.ValueFloat64()
 		cfg.MaxWriteUnits = b.MaxWriteUnits.ValueFloat64()
+		cfg.Backfill = migration.BackfillMethod(b.Method.ValueString())
 	}
 	return migration.New(cfg)
 }
@@ -905,6 +913,7 @@ type tableSideModel struct {
 }
 
 type backfillModel struct {
+	Method        types.String  `tfsdk:"method"`
 	HandOff       types.String  `tfsdk:"hand_off"`
 	Segments      types.Int64   `tfsdk:"segments"`
 	MaxReadUnits  types.Float64 `tfsdk:"max_read_units_per_second"`
@@ -919,7 +928,7 @@ type transformModel struct {
 
 var backfillAttrTypes = map[string]attr.Type{
 	"segments": types.Int64Type, "max_read_units_per_second": types.Float64Type, "max_write_units_per_second": types.Float64Type,
-	"hand_off": types.StringType,
+	"hand_off": types.StringType, "method": types.StringType,
 }
 
 var verificationAttrTypes = map[string]attr.Type{
@@ -1018,7 +1027,7 @@ func (m *liveMigrationModel) setStatus(st migration.Status) {
 	if m.Backfill.IsUnknown() || m.Backfill.IsNull() {
 		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 			"segments": types.Int64Value(int64(max(st.Segments, 1))), "max_read_units_per_second": types.Float64Null(), "max_write_units_per_second": types.Float64Null(),
-			"hand_off": types.StringValue(string(migration.HandOffAuto)),
+			"hand_off": types.StringValue(string(migration.HandOffAuto)), "method": types.StringValue(string(migration.BackfillScan)),
 		})
 	}
 	if st.HandOff != "" {
@@ -1063,7 +1072,7 @@ func modelFromConfig(ctx context.Context, cfg migration.Config, diags *diag.Diag
 	}
 	m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
 		"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
-		"hand_off": types.StringValue(string(cfg.HandOff)),
+		"hand_off": types.StringValue(string(cfg.HandOff)), "method": types.StringValue(string(cmp.Or(cfg.Backfill, migration.BackfillScan))),
 	})
 	if !cfg.Transform.IsZero() {
 		t := &transformModel{Rename: types.MapNull(types.StringType), Drop: types.SetNull(types.StringType), Set: types.MapNull(types.StringType)}

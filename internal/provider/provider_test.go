@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		// second: a 1 s quiet period (4 of the engine's polls) and a 200 ms first
 		// upgrade poll lose nothing there, and save seconds per cutover and upgrade.
 		provider.SetTestTimings(time.Second, 200*time.Millisecond)
+		// The emulator's clock is this process's, and its backups and point-in-time
+		// restores are exact as of their time: a short restore margin loses nothing there.
+		provider.SetRestoreMargin(300 * time.Millisecond)
 	}
 	acctest.Main(m)
 }
