@@ -13,8 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -22,9 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -82,31 +77,6 @@ func (r *liveMigrationResource) Metadata(_ context.Context, req resource.Metadat
 	resp.TypeName = req.ProviderTypeName + "_live_migration"
 }
 
-func tableSideAttribute(role string) schema.SingleNestedAttribute {
-	return schema.SingleNestedAttribute{
-		MarkdownDescription: "The " + role + " table. Changing it starts a new migration.",
-		Required:            true,
-		PlanModifiers:       []planmodifier.Object{objectplanmodifier.RequiresReplace()},
-		Attributes: map[string]schema.Attribute{
-			"table_name": schema.StringAttribute{
-				MarkdownDescription: "Table name.",
-				Required:            true,
-				Validators:          []validator.String{tableNameValidator()},
-			},
-			"region": schema.StringAttribute{
-				MarkdownDescription: "Region of the table.",
-				Required:            true,
-				Validators:          []validator.String{regionValidator()},
-			},
-			"role_arn": schema.StringAttribute{
-				MarkdownDescription: "Role to assume for this table, e.g. in another account. Empty uses the provider's credentials.",
-				Optional:            true,
-				Validators:          []validator.String{arnValidator()},
-			},
-		},
-	}
-}
-
 func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Moves a live DynamoDB table into another table (new name, Region or account) with no " +
@@ -120,8 +90,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"source": tableSideAttribute("source"),
-			"target": tableSideAttribute("target (it must exist, e.g. an `aws_dynamodb_table`)"),
 			"checkpoint_table": schema.StringAttribute{
 				MarkdownDescription: "Table that holds checkpoints and leases, created on demand (on-demand billing) in the " +
 					"target Region. Default `" + defaultCheckpointTable + "`; many migrations can share it.",
@@ -131,46 +99,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{tableNameValidator()},
 			},
-			"backfill": schema.SingleNestedAttribute{
-				MarkdownDescription: "How the existing items are copied.",
-				Optional:            true,
-				Computed:            true,
-				Attributes: map[string]schema.Attribute{
-					"segments": schema.Int64Attribute{
-						MarkdownDescription: fmt.Sprintf("Parallel Scan segments (1 to 1000000, default %d). Changing it starts a new migration (the resource is replaced).", defaultSegments),
-						Optional:            true,
-						Computed:            true,
-						Default:             int64default.StaticInt64(defaultSegments),
-						Validators:          []validator.Int64{int64validator.Between(1, 1_000_000)},
-						PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-					},
-					"hand_off": schema.StringAttribute{
-						MarkdownDescription: "How the backfill and the stream meet without an older value overwriting a newer one: " +
-							"`replay` backfills with fast BatchWriteItem calls and then replays the stream from the capture (only " +
-							"when the backfill ends well inside the stream's 24-hour retention); `insert_if_absent` applies the " +
-							"stream during the backfill, whose writes are conditional inserts (one PutItem per item, any length); " +
-							"`auto` (default) chooses replay when the estimated backfill (item count and size at " +
-							"`max_write_units_per_second`, or 4,000 units/s) takes 12 hours or less, `insert_if_absent` otherwise. " +
-							"The plan says which and why; `hand_off_in_use` records it. Changing it starts a new migration.",
-						Optional:      true,
-						Computed:      true,
-						Default:       stringdefault.StaticString(string(migration.HandOffAuto)),
-						Validators:    []validator.String{stringvalidator.OneOf(handOffs...)},
-						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-					},
-					"max_read_units_per_second": schema.Float64Attribute{
-						MarkdownDescription: "Read capacity the backfill may use on the source, charged with what DynamoDB reports. Unset: unlimited.",
-						Optional:            true,
-						Validators:          []validator.Float64{float64validator.Between(1, 10_000_000)},
-					},
-					"max_write_units_per_second": schema.Float64Attribute{
-						MarkdownDescription: "Write capacity the backfill and sync may use on the target. Unset: unlimited.",
-						Optional:            true,
-						Validators:          []validator.Float64{float64validator.Between(1, 10_000_000)},
-					},
-				},
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
-			},
 			"version_attribute": schema.StringAttribute{
 				MarkdownDescription: "Number attribute that orders writes, e.g. `updatedAt`. When set, a replicated write " +
 					"only replaces a target item with a lower version, so the application can already write some items " +
@@ -178,31 +106,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Optional:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-			"transform": schema.SingleNestedAttribute{
-				MarkdownDescription: "Changes applied to every copied item, backfilled and streamed alike, and in " +
-					"verification. Order: drop, rename, set. Renaming a source key attribute onto the target's key is " +
-					"how a key-schema change is expressed. Changing it starts a new migration.",
-				Optional:      true,
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()},
-				Attributes: map[string]schema.Attribute{
-					"rename": schema.MapAttribute{
-						MarkdownDescription: "Source attribute name → target attribute name.",
-						Optional:            true,
-						ElementType:         types.StringType,
-					},
-					"drop": schema.SetAttribute{
-						MarkdownDescription: "Source attributes not copied.",
-						Optional:            true,
-						ElementType:         types.StringType,
-					},
-					"set": schema.MapAttribute{
-						MarkdownDescription: "Attributes set on every item to a typed constant in DynamoDB JSON, e.g. " +
-							"`jsonencode({ N = \"2\" })`.",
-						Optional:    true,
-						ElementType: types.StringType,
-					},
-				},
 			},
 			"overwrite_target": schema.BoolAttribute{
 				MarkdownDescription: "Let the migration start into a target table that already holds items (after a " +
@@ -278,6 +181,7 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
+		Blocks: liveMigrationBlocks(),
 	}
 }
 
@@ -577,6 +481,11 @@ func (r *liveMigrationResource) ModifyPlan(ctx context.Context, req resource.Mod
 
 func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrationModel, resp *resource.ModifyPlanResponse) {
 	summary := fmt.Sprintf("planning DynamoDB live migration (%s)", migrationID(plan))
+	if tr, err := plan.transform(ctx); err == nil {
+		resp.Diagnostics.AddWarning(summary+": transform", "Every item, backfilled or streamed, is written to the target with this transform: "+
+			transformText(tr)+".")
+	}
+	resp.Diagnostics.AddWarning(summary+": IAM actions", iamSummary(plan))
 	src, _, err := r.checkTables(ctx, plan)
 	if err != nil {
 		// A table created in the same apply does not exist yet: warned, checked in Create.
@@ -1015,12 +924,7 @@ func (m *liveMigrationModel) setStatus(st migration.Status) {
 	if st.Phase == migration.PhaseCompleted {
 		m.PendingRecords, m.LagSeconds = types.Int64Value(0), types.Int64Value(0)
 	}
-	if m.Backfill.IsUnknown() || m.Backfill.IsNull() {
-		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
-			"segments": types.Int64Value(int64(max(st.Segments, 1))), "max_read_units_per_second": types.Float64Null(), "max_write_units_per_second": types.Float64Null(),
-			"hand_off": types.StringValue(string(migration.HandOffAuto)),
-		})
-	}
+	// backfill is a block: absent in the configuration, it stays null in the state.
 	if st.HandOff != "" {
 		m.HandOffInUse = types.StringValue(string(st.HandOff))
 	} else if m.HandOffInUse.IsUnknown() {
@@ -1061,10 +965,13 @@ func modelFromConfig(ctx context.Context, cfg migration.Config, diags *diag.Diag
 		}
 		return types.Float64Value(v)
 	}
-	m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
-		"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
-		"hand_off": types.StringValue(string(cfg.HandOff)),
-	})
+	m.Backfill = types.ObjectNull(backfillAttrTypes) // an absent block: every setting at its default
+	if cfg.Segments != defaultSegments || cfg.MaxReadUnits != 0 || cfg.MaxWriteUnits != 0 || cfg.HandOff != migration.HandOffAuto {
+		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
+			"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
+			"hand_off": types.StringValue(string(cfg.HandOff)),
+		})
+	}
 	if !cfg.Transform.IsZero() {
 		t := &transformModel{Rename: types.MapNull(types.StringType), Drop: types.SetNull(types.StringType), Set: types.MapNull(types.StringType)}
 		if len(cfg.Transform.Rename) > 0 {
