@@ -44,7 +44,21 @@
 // ends — safe for backfills longer than the stream's 24 h retention) and
 // HandOffReplay (fast BatchWriteItem backfill, stream replayed afterwards — only
 // when the backfill fits well inside the retention; the engine fails rather
-// than skip if it does not).
+// than skip if it does not). HandOffAuto (the resource's default) chooses
+// replay when the estimate fits within Config.ReplayWithin (12 h), and a
+// replay backfill whose measured ETA grows past that while it runs switches
+// its remaining segments to conditional writes: the state's hand-off changes
+// once, every segment acknowledges under its lease (after its fence, so no
+// unconditional write of it can still land) before its first conditional
+// write, and the stream is held until every segment is done or acknowledged,
+// then applied from the capture with the insert-if-absent rules. When the
+// first record is applied every unconditional write has landed, and every
+// later backfill write only inserts an absent key; the replay argument above
+// does the rest (switch.go; TestFaultReplaySwitchesToConditionalWrites).
+//
+// The IAM actions the engine calls, per table and stream, are Permissions;
+// TestIAMPermissionsMatchCalls records the calls of runs through every path
+// and compares them with it.
 //
 // A new migration starts only into an empty target, or with
 // Config.OverwriteTarget, which empties the target after the capture; the
