@@ -74,12 +74,16 @@
 //
 // Fencing, per request: segments and shards are held through leases in the
 // checkpoint table, renewed every third of Config.LeaseDuration. Every request
-// made under a lease is checked against it before it is sent and carries a
-// deadline at the lease's safety margin (a third of a lease before expiry,
-// left for clock skew) and at most Config.RequestTimeout away; a lease that is
-// not renewed by its margin is lost, its page is abandoned unchecked, and no
-// request of it is sent or stays in flight after that
-// (TestDefect02NoWriteAfterTheLeaseCouldHaveExpired). A new owner waits out the
+// made under a lease is checked against it before it is sent, and every one
+// but the reads of items and stream records carries a deadline at the lease's
+// safety margin (a third of a lease before expiry, left for clock skew) and at
+// most Config.RequestTimeout away; a lease that is not renewed by its margin
+// is lost, its page is abandoned unchecked, and no request of it is sent or
+// stays in flight after that (TestDefect02NoWriteAfterTheLeaseCouldHaveExpired).
+// A read changes nothing, so it only ends when its lease is lost; one that
+// times out is sent again with twice the time, so that a backend slower than
+// Config.RequestTimeout is waited for rather than asked forever
+// (TestSlowReadsAreWaitedFor). A new owner waits out the
 // previous lease plus a request lifetime (Config.RequestTimeout, the longest the
 // engine assumes DynamoDB may still apply a write its client gave up on) before
 // its first write, and a worker that gave up a write in flight waits as long

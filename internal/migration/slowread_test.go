@@ -12,7 +12,7 @@ import (
 // Local on a loaded machine takes seconds per page of a 100,000-item table) is
 // waited for: a read under a lease is retried with a doubling timeout instead
 // of being given up at the same timeout forever. (With every read bounded by
-// RequestTimeout, as before, this backfill never copies a page.)
+// RequestTimeout, as before, this backfill never copies a page: seen failing.)
 func TestSlowReadsAreWaitedFor(t *testing.T) {
 	e := newEnv(t, "us-east-1", "us-east-1")
 	seed(t, e.src, e.srcTable, 0, 200, 100)

@@ -19,7 +19,7 @@ import (
 // (Applying the stream before every segment acknowledged — hold without
 // switchAcknowledged — or keeping the acknowledged segments unconditional
 // makes stale scanned values overwrite newer streamed ones: the comparison
-// fails.)
+// fails, seen with the first, 20 differences.)
 func TestFaultReplaySwitchesToConditionalWrites(t *testing.T) {
 	e := newEnv(t, "us-east-1", "us-east-1")
 	const n = 4000
