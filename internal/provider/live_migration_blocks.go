@@ -61,7 +61,8 @@ func liveMigrationBlocks() map[string]schema.Block {
 						"when the backfill ends well inside the stream's 24-hour retention); `insert_if_absent` applies the " +
 						"stream during the backfill, whose writes are conditional inserts (one PutItem per item, any length); " +
 						"`auto` (default) chooses replay when the estimated backfill (item count and size at " +
-						"`max_write_units_per_second`, or 4,000 units/s) takes 12 hours or less, `insert_if_absent` otherwise. " +
+						"`max_write_units_per_second`, or 4,000 units/s) takes 12 hours or less, `insert_if_absent` otherwise, and " +
+						"switches a running replay backfill to conditional writes when its measured pace would end it later than that. " +
 						"The plan says which and why; `hand_off_in_use` records it. Changing it starts a new migration.",
 					Optional:   true,
 					Computed:   true,

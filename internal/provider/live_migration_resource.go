@@ -145,9 +145,11 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Validators: []validator.String{stringvalidator.OneOf(verifyModes...)},
 			},
 			"hand_off_in_use": schema.StringAttribute{
-				MarkdownDescription: "The hand-off the migration uses: `replay` or `insert_if_absent` (what `auto` chose when it started).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The hand-off the migration uses: `replay` or `insert_if_absent` (what `auto` chose when it started; " +
+					"`insert_if_absent` once a replay backfill switched to conditional writes because it would have ended more " +
+					"than 12 hours after the capture).",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Where the migration is: " + quotedList(phases) + ".",
