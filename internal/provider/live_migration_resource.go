@@ -478,6 +478,10 @@ func (r *liveMigrationResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if resp.Diagnostics.HasError() || state.Phase.ValueString() == string(migration.PhaseCompleted) {
 		return
 	}
+	if state.Phase.ValueString() == string(migration.PhaseBackfilling) {
+		// A replay backfill may switch to conditional writes while this apply finishes it.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("hand_off_in_use"), types.StringUnknown())...)
+	}
 	r.planPending(ctx, plan, state, resp)
 }
 
