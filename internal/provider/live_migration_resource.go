@@ -478,11 +478,12 @@ func (r *liveMigrationResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if resp.Diagnostics.HasError() || state.Phase.ValueString() == string(migration.PhaseCompleted) {
 		return
 	}
-	if state.Phase.ValueString() == string(migration.PhaseBackfilling) {
-		// A replay backfill may switch to conditional writes while this apply finishes it.
+	r.planPending(ctx, plan, state, resp)
+	if state.Phase.ValueString() == string(migration.PhaseBackfilling) && state.HandOffInUse.ValueString() == string(migration.HandOffReplay) &&
+		!resp.Plan.Raw.Equal(req.State.Raw) {
+		// A replay backfill may switch to conditional writes during the update.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("hand_off_in_use"), types.StringUnknown())...)
 	}
-	r.planPending(ctx, plan, state, resp)
 }
 
 func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrationModel, resp *resource.ModifyPlanResponse) {
