@@ -141,6 +141,10 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 			must(t, m.Backfill(ctx))
 			waitWrites(t, w, 50)
 			w.stop(t)
+			for i := 0; i < 5; i++ { // deletes in the stream, whatever the writer drew
+				_, err := e.src.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &e.srcTable, Key: Item{"pk": sAV(fmt.Sprintf("k%07d", i))}})
+				must(t, err)
+			}
 			_, err := m.Pending(ctx)
 			must(t, err)
 			must(t, m.CatchUp(ctx))
@@ -175,6 +179,8 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 		must(t, err)
 		seed(t, e.dst, e.dstTable, 1000, 30, 10)
 	}, func(c *Config) { c.HandOff = HandOffInsertIfAbsent; c.OverwriteTarget = true })
+	// Version mode deletes conditionally, one DeleteItem per key (the writer deletes keys).
+	run("version attribute", nil, func(c *Config) { c.VersionAttribute = "n" })
 	if t.Failed() {
 		return
 	}
