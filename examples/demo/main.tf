@@ -104,11 +104,17 @@ variable "cutover" {
 }
 
 resource "ddbglobal_live_migration" "orders_v2" {
-  source = { table_name = var.table_name, region = "us-east-1" }
-  target = { table_name = "demo-orders-v2", region = "eu-central-1" }
+  source {
+    table_name = var.table_name
+    region     = "us-east-1"
+  }
+  target {
+    table_name = "demo-orders-v2"
+    region     = "eu-central-1"
+  }
 
-  backfill = { segments = 4 }
-  transform = {
+  backfill { segments = 4 }
+  transform {
     rename = { customer = "customerId" }
     set    = { schemaVersion = jsonencode({ N = "2" }) }
   }

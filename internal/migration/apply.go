@@ -159,7 +159,7 @@ func (m *Migration) resolveReads(ctx context.Context, cs []change) error {
 			if err := m.readLim.Wait(ctx); err != nil {
 				return err
 			}
-			out, err := call(ctx, m.log, "BatchGetItem source", func(ctx context.Context) (*dynamodb.BatchGetItemOutput, error) {
+			out, err := callRead(ctx, m.log, "BatchGetItem source", func(ctx context.Context) (*dynamodb.BatchGetItemOutput, error) {
 				return m.src.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}, noSDKRetry)
 			})
 			if err != nil {

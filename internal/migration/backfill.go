@@ -169,7 +169,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 			if err := m.readLim.Wait(gctx); err != nil {
 				return err
 			}
-			out, err := call(gctx, m.log, "Scan "+what, func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+			out, err := callRead(gctx, m.log, "Scan "+what, func(ctx context.Context) (*dynamodb.ScanOutput, error) {
 				return from.Scan(ctx, &dynamodb.ScanInput{
 					TableName:              &table,
 					Segment:                aws.Int32(int32(n)),
@@ -196,7 +196,22 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 		return nil
 	})
 	g.Go(func() error {
+		// The segment's writes are conditional once the migration switched from
+		// replay (switch.go); the switch is acknowledged in the segment's entry,
+		// under its lease, before the first conditional write, and from then on
+		// every owner of the segment writes conditionally.
+		acked := boolOf(ck[attrConditional])
+		conditional := acked || m.HandOff() != HandOffReplay || m.cfg.VersionAttribute != ""
 		for p := range pages {
+			if !conditional && m.HandOff() != HandOffReplay {
+				conditional = true
+			}
+			if conditional && !acked && m.switched.Load() {
+				if err := m.acknowledgeSwitch(gctx, l, n); err != nil {
+					return err
+				}
+				acked = true
+			}
 			items := make([]Item, 0, len(p.items))
 			for _, it := range p.items {
 				t, err := m.transformItem(it)
@@ -210,7 +225,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 			}
 			// Every write is fenced by the lease (see call); the page is
 			// checkpointed only when all of them landed.
-			if err := m.backfillWrite(gctx, items); err != nil {
+			if err := m.backfillWrite(gctx, items, conditional); err != nil {
 				return err
 			}
 			u := update{add: map[string]int64{"items": int64(len(items))}}
@@ -230,18 +245,22 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 	return g.Wait()
 }
 
-// backfillWrite writes one page. With HandOffReplay and no version attribute
-// the stream has not been applied yet, so plain BatchWriteItem is correct and
-// fastest. Otherwise each item is a conditional insert: it never replaces what
+// backfillWrite writes one page. Unconditional (HandOffReplay, no version
+// attribute, no switch acknowledged) the stream has not been applied yet, so
+// plain BatchWriteItem is correct and fastest. Otherwise each item is a conditional insert: it never replaces what
 // the stream (or, in version mode, a newer direct write) already put there, and
 // never replaces a tombstone.
-func (m *Migration) backfillWrite(ctx context.Context, items []Item) error {
-	if m.HandOff() == HandOffReplay && m.cfg.VersionAttribute == "" {
+func (m *Migration) backfillWrite(ctx context.Context, items []Item, conditional bool) error {
+	if !conditional {
 		reqs := make([]types.WriteRequest, len(items))
 		for i, it := range items {
 			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
 		}
-		return m.batchWrite(ctx, reqs)
+		if err := m.batchWrite(ctx, reqs); err != nil {
+			return err
+		}
+		m.batchCopied.Add(int64(len(items)))
+		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.items.max) // m.items bounds requests; this bounds goroutines
@@ -286,7 +305,7 @@ func (m *Migration) removeTombstones(ctx context.Context) error {
 		g.Go(func() error {
 			var start Item
 			for {
-				out, err := call(gctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
+				out, err := callRead(gctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
 					return m.dst.Scan(ctx, &dynamodb.ScanInput{
 						TableName:                &m.cfg.Target.Table,
 						Segment:                  aws.Int32(int32(seg)),

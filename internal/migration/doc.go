@@ -44,7 +44,21 @@
 // ends — safe for backfills longer than the stream's 24 h retention) and
 // HandOffReplay (fast BatchWriteItem backfill, stream replayed afterwards — only
 // when the backfill fits well inside the retention; the engine fails rather
-// than skip if it does not).
+// than skip if it does not). HandOffAuto (the resource's default) chooses
+// replay when the estimate fits within Config.ReplayWithin (12 h), and a
+// replay backfill whose measured ETA grows past that while it runs switches
+// its remaining segments to conditional writes: the state's hand-off changes
+// once, every segment acknowledges under its lease (after its fence, so no
+// unconditional write of it can still land) before its first conditional
+// write, and the stream is held until every segment is done or acknowledged,
+// then applied from the capture with the insert-if-absent rules. When the
+// first record is applied every unconditional write has landed, and every
+// later backfill write only inserts an absent key; the replay argument above
+// does the rest (switch.go; TestFaultReplaySwitchesToConditionalWrites).
+//
+// The IAM actions the engine calls, per table and stream, are Permissions;
+// TestIAMPermissionsMatchCalls records the calls of runs through every path
+// and compares them with it.
 //
 // Backfill by restore (Config.Backfill = BackfillRestore, restore.go): the
 // target must not exist; after the capture the source is restored into it by
@@ -104,12 +118,16 @@
 //
 // Fencing, per request: segments and shards are held through leases in the
 // checkpoint table, renewed every third of Config.LeaseDuration. Every request
-// made under a lease is checked against it before it is sent and carries a
-// deadline at the lease's safety margin (a third of a lease before expiry,
-// left for clock skew) and at most Config.RequestTimeout away; a lease that is
-// not renewed by its margin is lost, its page is abandoned unchecked, and no
-// request of it is sent or stays in flight after that
-// (TestDefect02NoWriteAfterTheLeaseCouldHaveExpired). A new owner waits out the
+// made under a lease is checked against it before it is sent, and every one
+// but the reads of items and stream records carries a deadline at the lease's
+// safety margin (a third of a lease before expiry, left for clock skew) and at
+// most Config.RequestTimeout away; a lease that is not renewed by its margin
+// is lost, its page is abandoned unchecked, and no request of it is sent or
+// stays in flight after that (TestDefect02NoWriteAfterTheLeaseCouldHaveExpired).
+// A read changes nothing, so it only ends when its lease is lost; one that
+// times out is sent again with twice the time, so that a backend slower than
+// Config.RequestTimeout is waited for rather than asked forever
+// (TestSlowReadsAreWaitedFor). A new owner waits out the
 // previous lease plus a request lifetime (Config.RequestTimeout, the longest the
 // engine assumes DynamoDB may still apply a write its client gave up on) before
 // its first write, and a worker that gave up a write in flight waits as long

@@ -150,17 +150,30 @@ func TestBackfillHonoursCapacityLimits(t *testing.T) {
 	requireSame(t, e, Transform{}, "pk", nil)
 }
 
-// The write limit holds on the default hand-off's conditional single-item
-// writes too, and is used, not wasted: 4,000 one-unit items at 250 units/s take
-// (4,000 − 250 burst) / 250 = 15 s, within 14 s to 20 s. Without the wait in
-// conditionalWrite they went at about 800/s.
+// The write limit holds on the insert-if-absent hand-off's conditional
+// single-item writes too, and is used, not wasted: 4,000 one-unit items at 250
+// units/s take (4,000 − 250 burst) / 250 = 15 s, within 14 s to 20 s. Without
+// the wait in conditionalWrite they went at about 800/s.
 func TestBackfillWriteLimitHoldsOnConditionalWrites(t *testing.T) {
+	writeLimitHolds(t, HandOffInsertIfAbsent, HandOffInsertIfAbsent)
+}
+
+// The same with the resource's default hand-off, auto, which chooses replay
+// (BatchWriteItem) for this small table: 14 s to 20 s as well.
+func TestBackfillWriteLimitHoldsWithDefaultHandOff(t *testing.T) {
+	writeLimitHolds(t, HandOffAuto, HandOffReplay)
+}
+
+func writeLimitHolds(t *testing.T, h, want HandOff) {
 	e := newEnv(t, "us-east-1", "us-east-1")
 	seed(t, e.src, e.srcTable, 0, 4000, 100)
-	m := e.newMigration(t, func(c *Config) { c.MaxWriteUnits = 250 })
+	m := e.newMigration(t, func(c *Config) { c.MaxWriteUnits = 250; c.HandOff = h })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	must(t, m.Start(ctx))
+	if m.HandOff() != want {
+		t.Fatalf("hand-off %s resolved to %s, want %s", h, m.HandOff(), want)
+	}
 	start := time.Now()
 	must(t, m.Backfill(ctx))
 	el := time.Since(start)
@@ -174,7 +187,7 @@ func TestBackfillWriteLimitHoldsOnConditionalWrites(t *testing.T) {
 	// measured after the limited one.
 	e2 := newEnv(t, "us-east-1", "us-east-1")
 	seed(t, e2.src, e2.srcTable, 0, 2000, 100)
-	free := e2.newMigration(t, nil)
+	free := e2.newMigration(t, func(c *Config) { c.HandOff = h })
 	must(t, free.Start(ctx))
 	start = time.Now()
 	must(t, free.Backfill(ctx))

@@ -66,9 +66,12 @@ type Migration struct {
 	handOff    atomic.Value // HandOff in force: the configured one, or what auto chose at the start
 	capturedAt atomic.Int64 // unix ms of the stream capture, from the state entry
 	swept      atomic.Bool  // tombstones swept after the backfill
+	switched   atomic.Bool  // a replay backfill switched to conditional writes (see switch.go)
+	allAcked   atomic.Bool  // every segment acknowledged that switch
 	streamARN  atomic.Value // string
 
 	copied        atomic.Int64 // items this process backfilled
+	batchCopied   atomic.Int64 // of which with unconditional BatchWriteItem
 	applied       atomic.Int64 // stream records this process applied
 	skipped       atomic.Int64 // conditional writes that found a newer value
 	unprocessed   atomic.Int64 // UnprocessedItems entries resubmitted
@@ -123,6 +126,7 @@ func (m *Migration) HandOff() HandOff { return m.handOff.Load().(HandOff) }
 func (m *Migration) noteState(st Item) {
 	m.phase.Store(Phase(sOf(st["phase"])))
 	m.swept.Store(boolOf(st["swept"]))
+	m.switched.Store(intOf(st["switchedAt"]) > 0)
 	m.capturedAt.Store(intOf(st["capturedAt"]))
 	m.streamARN.Store(sOf(st["streamArn"]))
 	if h := HandOff(sOf(st["handOff"])); h != "" {

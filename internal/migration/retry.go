@@ -23,6 +23,8 @@ const (
 	maxBackoff      = 5 * time.Second
 	maxThrottleWait = 15 * time.Minute
 	maxTransient    = 12
+	// maxReadTimeout bounds the doubling timeout of a read under a lease.
+	maxReadTimeout = 5 * time.Minute
 )
 
 // isThrottle reports the typed throttling errors of DynamoDB and Streams.
@@ -62,28 +64,52 @@ func noSDKRetryStreams(o *dynamodbstreams.Options) { o.Retryer = aws.NopRetryer{
 // budget for throttling or transient errors is spent. op names the call in errors.
 //
 // Under a lease (ctx derived from a lease's context), every attempt is checked
-// against the lease first and carries a deadline at the lease's safety margin
-// and at most Config.RequestTimeout away: no attempt is sent once the lease
-// could have been lost, and none stays in flight past it.
+// against the lease first and carries a deadline at the lease's safety
+// margin and at most Config.RequestTimeout away: nothing is sent once the
+// lease could have been lost, and nothing stays in flight past it, except the
+// reads of callRead.
 func call[T any](ctx context.Context, log Logger, op string, f func(context.Context) (T, error)) (T, error) {
-	return callx(ctx, log, op, false, f)
+	return callx(ctx, log, op, callBounded, f)
 }
+
+// callRead is call for reads of table items and stream records: under a lease
+// it needs no fence (a read changes nothing), so it ends only when the lease
+// is lost, and an attempt that times out is sent again with twice the time, so
+// that a backend slower than Config.RequestTimeout is waited for instead of
+// asked again forever.
+func callRead[T any](ctx context.Context, log Logger, op string, f func(context.Context) (T, error)) (T, error) {
+	return callx(ctx, log, op, callReadOnly, f)
+}
+
+type callKind int
+
+const (
+	callBounded  callKind = iota // under a lease: bounded by its margin and Config.RequestTimeout
+	callWriting                  // the same, after the lease's fence; a timeout delays the next write
+	callReadOnly                 // under a lease: ends when it is lost; doubling timeouts
+)
 
 // callWrite is call for writes to the target: it waits out the lease's fence
 // before each attempt, and an attempt given up in flight (the server may still
 // apply it) delays the lease's next write by a request lifetime.
 func callWrite[T any](ctx context.Context, log Logger, op string, f func(context.Context) (T, error)) (T, error) {
-	return callx(ctx, log, op, true, f)
+	return callx(ctx, log, op, callWriting, f)
 }
 
-func callx[T any](ctx context.Context, log Logger, op string, write bool, f func(context.Context) (T, error)) (T, error) {
+func callx[T any](ctx context.Context, log Logger, op string, kind callKind, f func(context.Context) (T, error)) (T, error) {
 	var zero T
+	write := kind == callWriting
 	l := leaseOf(ctx)
 	start := time.Now()
 	transient := 0
+	var readTimeout time.Duration
+	if l != nil {
+		readTimeout = l.s.reqTimeout
+	}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
-		if l != nil {
+		switch {
+		case l != nil && kind != callReadOnly:
 			if write {
 				if err := l.awaitFence(ctx); err != nil {
 					return zero, leaseErr(l, err)
@@ -98,6 +124,14 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 				actx, c2 = context.WithTimeout(actx, l.s.reqTimeout)
 				c1 := cancel
 				cancel = func() { c2(); c1() }
+			}
+		case l != nil:
+			// See callRead.
+			if err := l.check(); err != nil {
+				return zero, leaseErr(l, err)
+			}
+			if readTimeout > 0 {
+				actx, cancel = context.WithTimeout(ctx, readTimeout)
 			}
 		}
 		out, err := f(actx)
@@ -118,7 +152,12 @@ func callx[T any](ctx context.Context, log Logger, op string, write bool, f func
 			if err := l.check(); err != nil {
 				return zero, leaseErr(l, err)
 			}
-			log.Debug("request timed out; retrying", "op", op)
+			if kind == callReadOnly && readTimeout > 0 {
+				readTimeout = min(2*readTimeout, maxReadTimeout)
+				log.Warn("read timed out; retrying with a longer timeout", "op", op, "timeout", readTimeout.String())
+			} else {
+				log.Debug("request timed out; retrying", "op", op)
+			}
 			continue
 		}
 		retries.Add(1)

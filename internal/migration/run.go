@@ -405,7 +405,7 @@ func (m *Migration) Pending(ctx context.Context) (Pending, error) {
 				p.Complete = false
 				break
 			}
-			out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
+			out, err := callRead(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
 				return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
 			})
 			var exp *streamtypes.ExpiredIteratorException
@@ -480,6 +480,7 @@ func (m *Migration) progressLoop(ctx context.Context) {
 		}
 		rate := float64(s.ItemsCopied-prevCopied) / dt
 		prevCopied = s.ItemsCopied
+		m.maybeSwitch(ctx, s, rate)
 		percent := 100 * float64(s.SegmentsDone) / float64(s.Segments)
 		if s.EstimatedItems > 0 {
 			percent = max(percent, min(99.9, 100*float64(s.ItemsCopied)/float64(s.EstimatedItems)))

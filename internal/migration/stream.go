@@ -183,8 +183,9 @@ func (m *Migration) scheduleShards(ctx context.Context, wg *sync.WaitGroup, errc
 			snap.allFinished = false
 		}
 	}
-	// HandOffReplay applies the stream only after the backfill.
-	hold := m.HandOff() == HandOffReplay && m.cachedPhase() == PhaseBackfilling
+	// HandOffReplay applies the stream only after the backfill; a replay
+	// switched to conditional writes, once every segment acknowledged it.
+	hold := m.cachedPhase() == PhaseBackfilling && (m.HandOff() == HandOffReplay || !m.switchAcknowledged(ctx))
 	for _, id := range ready {
 		ck := known[id]
 		if ck.Owner != "" && ck.Owner != m.cfg.Owner && ck.LeaseMs > now.UnixMilli() {
@@ -315,7 +316,7 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 	}
 	for !quitting(ctx) {
 		pollStart := time.Now()
-		out, err := call(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
+		out, err := callRead(ctx, m.log, "GetRecords", func(ctx context.Context) (*dynamodbstreams.GetRecordsOutput, error) {
 			return m.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: &iter, Limit: aws.Int32(1000)}, noSDKRetryStreams)
 		})
 		var expired *streamtypes.ExpiredIteratorException

@@ -252,23 +252,23 @@ func badMigrationConfigs(t *testing.T) []badConfig {
 	})
 
 	side := func(table, region string) string {
-		return fmt.Sprintf("{ table_name = %q, region = %q }", table, region)
+		return fmt.Sprintf("{\n    table_name = %q\n    region     = %q\n  }", table, region)
 	}
 	src, dst := side(f.source, f.srcRegion), side(f.target, f.dstRegion)
 	mig := func(source, target, extra string) string {
 		return acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = %s
-  target           = %s
+  source %s
+  target %s
   checkpoint_table = %q
 %s
 }
 `, source, target, f.checkpoint, extra)
 	}
-	ok := func(extra string) string { return mig(src, dst, "  transform = { rename = { pk = \"id\" } }\n"+extra) }
+	ok := func(extra string) string { return mig(src, dst, "  transform { rename = { pk = \"id\" } }\n"+extra) }
 	absent := side(acctest.RandomName("tf-acc-bad-new"), f.dstRegion)
 	restore := func(target, extra string) string {
-		return mig(src, target, "  backfill = { method = \"restore\" }\n"+extra)
+		return mig(src, target, "  backfill {\n    method = \"restore\"\n  }\n"+extra)
 	}
 	return []badConfig{
 		{"migration: source is the target", mig(src, src, ""), []string{"source and target are the same table"}},
@@ -277,31 +277,47 @@ resource "ddbglobal_live_migration" "test" {
 		{"migration: key of another type", mig(src, side(numberKey, f.dstRegion), ""),
 			[]string{"The source key (pk) does not map onto the target key (pk)", `source key "pk" is of type S but target key "pk" is of type N`,
 				"cannot convert their type: create the target table with the same key attribute types as the source"}},
-		{"migration: renamed key of another type", mig(side(f.target, f.dstRegion), side(numberKey, f.dstRegion), `  transform = { rename = { id = "pk" } }`),
+		{"migration: renamed key of another type", mig(side(f.target, f.dstRegion), side(numberKey, f.dstRegion), `  transform { rename = { id = "pk" } }`),
 			[]string{`source key "id" is of type S but target key "pk" is of type N`, "cannot convert their type"}},
-		{"migration: key renamed off the target key", mig(src, dst, `  transform = { rename = { pk = "other" } }`),
+		{"migration: key renamed off the target key", mig(src, dst, `  transform { rename = { pk = "other" } }`),
 			[]string{`the source key attribute "pk" becomes "other", which is not part of the target key`, "transform.rename"}},
-		{"migration: key dropped", mig(src, dst, `  transform = { drop = ["pk"] }`), []string{`the source key attribute "pk" is dropped`}},
-		{"migration: key set to a constant", mig(src, dst, `  transform = { rename = { pk = "id" }, set = { id = jsonencode({ S = "x" }) } }`),
+		{"migration: key dropped", mig(src, dst, `  transform { drop = ["pk"] }`), []string{`the source key attribute "pk" is dropped`}},
+		{"migration: key set to a constant", mig(src, dst, "  transform {\n    rename = { pk = \"id\" }\n    set    = { id = jsonencode({ S = \"x\" }) }\n  }"),
 			[]string{`the target key attribute "id" is set to a constant`}},
-		{"migration: two attributes renamed to one", mig(src, dst, `  transform = { rename = { pk = "id", other = "id" } }`), []string{"invalid transform", `are both renamed to "id"`}},
-		{"migration: constant not a number", mig(src, dst, `  transform = { rename = { pk = "id" }, set = { v = jsonencode({ N = "two" }) } }`), []string{"invalid transform", `"two" is not a number`}},
-		{"migration: constant not DynamoDB JSON", mig(src, dst, `  transform = { rename = { pk = "id" }, set = { v = "plain" } }`), []string{"invalid transform", `transform.set["v"]`}},
-		{"migration: attribute renamed and dropped", mig(src, dst, `  transform = { rename = { pk = "id", v = "w" }, drop = ["v"] }`), []string{"invalid transform", `"v" is both renamed and dropped`}},
-		{"migration: rename to an empty name", mig(src, dst, `  transform = { rename = { pk = "id", v = "" } }`), []string{"invalid transform", `rename of "v" has an empty target name`}},
-		{"migration: no segments", ok(`  backfill  = { segments = 0 }`), []string{"segments", "must be between 1 and 1000000"}},
-		{"migration: too many segments", ok(`  backfill  = { segments = 1000001 }`), []string{"segments", "must be between 1 and 1000000"}},
-		{"migration: zero write rate", ok(`  backfill  = { max_write_units_per_second = 0 }`), []string{"max_write_units_per_second", "must be between 1"}},
-		{"migration: zero read rate", ok(`  backfill  = { max_read_units_per_second = 0.5 }`), []string{"max_read_units_per_second", "must be between 1"}},
+		{"migration: two attributes renamed to one", mig(src, dst, `  transform { rename = { pk = "id", other = "id" } }`), []string{"invalid transform", `are both renamed to "id"`}},
+		{"migration: constant not a number", mig(src, dst, "  transform {\n    rename = { pk = \"id\" }\n    set    = { v = jsonencode({ N = \"two\" }) }\n  }"), []string{"invalid transform", `"two" is not a number`}},
+		{"migration: constant not DynamoDB JSON", mig(src, dst, "  transform {\n    rename = { pk = \"id\" }\n    set    = { v = \"plain\" }\n  }"), []string{"invalid transform", `transform.set["v"]`}},
+		{"migration: attribute renamed and dropped", mig(src, dst, "  transform {\n    rename = { pk = \"id\", v = \"w\" }\n    drop   = [\"v\"]\n  }"), []string{"invalid transform", `"v" is both renamed and dropped`}},
+		{"migration: rename to an empty name", mig(src, dst, `  transform { rename = { pk = "id", v = "" } }`), []string{"invalid transform", `rename of "v" has an empty target name`}},
+		// Misspelt keys: Terraform would drop them silently from an object attribute, so
+		// these settings are blocks (turning transform back into an attribute makes the
+		// first case plan a copy that keeps "ssn").
+		{"migration: misspelt transform key", mig(src, dst, `  transform { dorp = ["ssn"] }`),
+			[]string{"Unsupported argument", `An argument named "dorp" is not expected here`}},
+		{"migration: misspelt backfill key", ok(`  backfill { max_write_unit_per_second = 100 }`),
+			[]string{"Unsupported argument", `An argument named "max_write_unit_per_second" is not expected here`}},
+		{"migration: misspelt source key", mig("{\n    table_name = \"orders\"\n    region     = \"us-east-1\"\n    role       = \"arn:aws:iam::123456789012:role/r\"\n  }", dst, ""),
+			[]string{"Unsupported argument", `An argument named "role" is not expected here`}},
+		{"migration: misspelt target key", mig(src, "{\n    table_name = \"orders-v2\"\n    regoin     = \"eu-west-1\"\n  }", ""),
+			[]string{`The argument "region" is required`}},
+		{"migration: verification is not an input", ok(`  verification = { source_items = 1 }`),
+			[]string{"Invalid Configuration for Read-Only Attribute", "verification"}},
+		{"migration: no segments", ok(`  backfill { segments = 0 }`), []string{"segments", "must be between 1 and 1000000"}},
+		{"migration: too many segments", ok(`  backfill { segments = 1000001 }`), []string{"segments", "must be between 1 and 1000000"}},
+		{"migration: zero write rate", ok(`  backfill { max_write_units_per_second = 0 }`), []string{"max_write_units_per_second", "must be between 1"}},
+		{"migration: zero read rate", ok(`  backfill { max_read_units_per_second = 0.5 }`), []string{"max_read_units_per_second", "must be between 1"}},
 		{"migration: checkpoint is the target", strings.Replace(ok(""), fmt.Sprintf("checkpoint_table = %q", f.checkpoint), fmt.Sprintf("checkpoint_table = %q", f.target), 1),
 			[]string{"checkpoint table is a migrated table"}},
 		{"migration: checkpoint table name invalid", strings.Replace(ok(""), fmt.Sprintf("checkpoint_table = %q", f.checkpoint), `checkpoint_table = "my checkpoints"`, 1),
 			[]string{"checkpoint_table", "must be a DynamoDB table name"}},
 		{"migration: unknown sync mode", ok(`  sync = "sometimes"`), []string{"sync", `value must be one of: ["apply" "external"]`}},
 		{"migration: unknown verify mode", ok(`  verify = "sample"`), []string{"verify", `value must be one of: ["full" "count" "none"]`}},
-		{"migration: version attribute dropped", mig(src, dst, `  transform = { rename = { pk = "id" }, drop = ["version"] }
+		{"migration: version attribute dropped", mig(src, dst, `  transform {
+    rename = { pk = "id" }
+    drop   = ["version"]
+  }
   version_attribute = "version"`), []string{"version attribute dropped", `"version" is in transform.drop`}},
-		{"migration: version attribute renamed", mig(src, dst, `  transform = { rename = { pk = "id", version = "ver" } }
+		{"migration: version attribute renamed", mig(src, dst, `  transform { rename = { pk = "id", version = "ver" } }
   version_attribute = "version"`), []string{"version attribute renamed", `version_attribute = "ver"`}},
 		{"migration: version attribute is a key", ok(`  version_attribute = "id"`), []string{`version_attribute "id" is a key attribute`}},
 		{"migration: empty version attribute", ok(`  version_attribute = ""`), []string{"version_attribute", "string length must be at least 1"}},
@@ -310,28 +326,28 @@ resource "ddbglobal_live_migration" "test" {
 		{"migration: target holds items", mig(src, side(full, f.dstRegion), ""), []string{"already holds items", "set overwrite_target = true"}},
 		{"migration: malformed source region", mig(side(f.source, "us-east"), dst, ""), []string{"source.region", "must be an AWS Region name"}},
 		{"migration: target name with a space", mig(src, side("orders v2", f.dstRegion), ""), []string{"target.table_name", "must be a DynamoDB table name"}},
-		{"migration: malformed role", mig(`{ table_name = "orders", region = "us-east-1", role_arn = "reader" }`, dst, ""), []string{"source.role_arn", "must be an ARN"}},
+		{"migration: malformed role", mig("{\n    table_name = \"orders\"\n    region     = \"us-east-1\"\n    role_arn   = \"reader\"\n  }", dst, ""), []string{"source.role_arn", "must be an ARN"}},
 		{"migration: timeout not a duration", ok(`  timeouts = { create = "1 hour" }`), []string{"Invalid Attribute Value Time Duration", `"1 hour" must be a string containing a sequence of decimal numbers`}},
-		{"migration: missing target", acctest.ProviderConfig() + fmt.Sprintf("resource \"ddbglobal_live_migration\" \"test\" {\n  source = %s\n}\n", src),
-			[]string{`The argument "target" is required`}},
+		{"migration: missing target", acctest.ProviderConfig() + fmt.Sprintf("resource \"ddbglobal_live_migration\" \"test\" {\n  source %s\n}\n", src),
+			[]string{"Invalid Block", "Block target must have a configuration value"}},
 		// Backfill by restore (TestAccLiveMigration_restoreTargetAppearsBeforeApply: the same at apply).
 		{"migration restore: target exists", restore(dst, ""),
 			[]string{"backfill by restore: table " + f.target + " already exists", "a restore creates its target table", `backfill.method = "scan"`}},
-		{"migration restore: key renamed", restore(absent, `  transform = { rename = { pk = "id" } }`),
+		{"migration restore: key renamed", restore(absent, `  transform { rename = { pk = "id" } }`),
 			[]string{`renames the key attribute "pk" to "id"`, "a restored table keeps the source's key schema (pk)"}},
-		{"migration restore: key dropped", restore(absent, `  transform = { drop = ["pk"] }`),
+		{"migration restore: key dropped", restore(absent, `  transform { drop = ["pk"] }`),
 			[]string{`the transform changes the key attribute "pk"`}},
-		{"migration restore: cross-account target", mig(src, fmt.Sprintf(`{ table_name = "orders2", region = %q, role_arn = "arn:aws:iam::210987654321:role/target" }`, f.dstRegion),
-			`  backfill = { method = "restore" }`), []string{"backfill by restore: cross-account target", "restores a backup only within the account that owns it"}},
+		{"migration restore: cross-account target", mig(src, fmt.Sprintf("{\n    table_name = \"orders2\"\n    region     = %q\n    role_arn   = \"arn:aws:iam::210987654321:role/target\"\n  }", f.dstRegion),
+			"  backfill {\n    method = \"restore\"\n  }"), []string{"backfill by restore: cross-account target", "restores a backup only within the account that owns it"}},
 		{"migration restore: version attribute", restore(absent, `  version_attribute = "version"`),
 			[]string{"backfill by restore: version_attribute", "a restore creates its target table"}},
 		{"migration restore: overwrite target", restore(absent, `  overwrite_target = true`),
 			[]string{"backfill by restore: overwrite_target", "nothing to overwrite"}},
-		{"migration restore: insert_if_absent", mig(src, absent, `  backfill = { method = "restore", hand_off = "insert_if_absent" }`),
+		{"migration restore: insert_if_absent", mig(src, absent, "  backfill {\n    method   = \"restore\"\n    hand_off = \"insert_if_absent\"\n  }"),
 			[]string{"backfill by restore: hand_off", `hand_off = "replay"`}},
-		{"migration restore: transform not idempotent", restore(absent, `  transform = { rename = { a = "b", b = "c" } }`),
+		{"migration restore: transform not idempotent", restore(absent, `  transform { rename = { a = "b", b = "c" } }`),
 			[]string{"backfill by restore: transform applied in place", `renames onto "b", which it also renamed`}},
-		{"migration: unknown backfill method", ok(`  backfill = { method = "copy" }`), []string{"backfill.method", `value must be one of: ["scan" "restore"]`}},
+		{"migration: unknown backfill method", ok(`  backfill { method = "copy" }`), []string{"backfill.method", `value must be one of: ["scan" "restore"]`}},
 	}
 }
 

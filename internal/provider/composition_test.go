@@ -81,8 +81,14 @@ resource "aws_dynamodb_table" "target" {
 }
 
 resource "ddbglobal_live_migration" "move" {
-  source           = { table_name = %[3]q, region = "us-east-1" }
-  target           = { table_name = aws_dynamodb_table.target.name, region = "us-west-2" }
+  source {
+    table_name = %[3]q
+    region     = "us-east-1"
+  }
+  target {
+    table_name = aws_dynamodb_table.target.name
+    region     = "us-west-2"
+  }
   checkpoint_table = %[4]q
   cutover          = true
 }
@@ -158,8 +164,14 @@ resource "ddbglobal_replica" "eu" {
 }
 
 resource "ddbglobal_live_migration" "move" {
-  source           = { table_name = %[1]q, region = "us-east-1" }
-  target           = { table_name = terraform_data.target.input, region = "us-west-2" }
+  source {
+    table_name = %[1]q
+    region     = "us-east-1"
+  }
+  target {
+    table_name = terraform_data.target.input
+    region     = "us-west-2"
+  }
   checkpoint_table = %[2]q
   cutover          = true
 }
@@ -210,8 +222,14 @@ func TestAccComposition_missingTableRefusedAtApply(t *testing.T) {
 			[]string{"creating DynamoDB replica", `Table "tf-acc-no-such-table" does not exist in us-east-1`, "Create it first"}},
 		"migration into a missing target": {acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = { table_name = %q, region = "us-east-1" }
-  target           = { table_name = "tf-acc-no-such-target", region = "eu-west-1" }
+  source {
+    table_name = %q
+    region     = "us-east-1"
+  }
+  target {
+    table_name = "tf-acc-no-such-target"
+    region     = "eu-west-1"
+  }
   checkpoint_table = %q
 }
 `, source, checkpoint), []string{"creating DynamoDB live migration", `Table "tf-acc-no-such-target" does not exist in eu-west-1`, "Create the target table first"}},

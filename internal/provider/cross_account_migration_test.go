@@ -83,8 +83,16 @@ func TestAccLiveMigration_crossAccountRoles(t *testing.T) {
 	config := func(srcRole, dstRole string) string {
 		return acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = { table_name = %q, region = %q, role_arn = %q }
-  target           = { table_name = %q, region = %q, role_arn = %q }
+  source {
+    table_name = %q
+    region     = %q
+    role_arn   = %q
+  }
+  target {
+    table_name = %q
+    region     = %q
+    role_arn   = %q
+  }
   checkpoint_table = %q
   cutover          = true
 }

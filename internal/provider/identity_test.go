@@ -230,8 +230,14 @@ func TestAccIdentity_liveMigration(t *testing.T) {
 	const address = "ddbglobal_live_migration.orders_v2"
 	started := acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "first" {
-  source = { table_name = %q, region = %q }
-  target = { table_name = %q, region = %q }
+  source {
+    table_name = %q
+    region     = %q
+  }
+  target {
+    table_name = %q
+    region     = %q
+  }
 }
 `, f.source, f.srcRegion, f.target, f.dstRegion)
 	example := identityExample(t, "ddbglobal_live_migration", map[string]string{"orders": f.source, "orders-v2": f.target})

@@ -155,7 +155,7 @@ func TestAccLiveMigration_externalBackfillByRunners(t *testing.T) {
 	bin := buildRunner(t)
 	var runner *fleetRunner
 	// 100 write units per second: the runner's backfill takes about 20 s.
-	extra := "  sync = \"external\"\n  backfill = { max_write_units_per_second = 100 }"
+	extra := "  sync = \"external\"\n  backfill { max_write_units_per_second = 100 }"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -249,7 +249,7 @@ func TestAccLiveMigration_fleetOfRunners(t *testing.T) {
 	var runners []*fleetRunner
 	var w *writer
 	var createStarted time.Time
-	extra := "  sync = \"external\"\n  backfill = { segments = 24 }"
+	extra := "  sync = \"external\"\n  backfill { segments = 24 }"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

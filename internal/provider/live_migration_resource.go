@@ -14,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,9 +21,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -83,31 +78,6 @@ func (r *liveMigrationResource) Metadata(_ context.Context, req resource.Metadat
 	resp.TypeName = req.ProviderTypeName + "_live_migration"
 }
 
-func tableSideAttribute(role string) schema.SingleNestedAttribute {
-	return schema.SingleNestedAttribute{
-		MarkdownDescription: "The " + role + " table. Changing it starts a new migration.",
-		Required:            true,
-		PlanModifiers:       []planmodifier.Object{objectplanmodifier.RequiresReplace()},
-		Attributes: map[string]schema.Attribute{
-			"table_name": schema.StringAttribute{
-				MarkdownDescription: "Table name.",
-				Required:            true,
-				Validators:          []validator.String{tableNameValidator()},
-			},
-			"region": schema.StringAttribute{
-				MarkdownDescription: "Region of the table.",
-				Required:            true,
-				Validators:          []validator.String{regionValidator()},
-			},
-			"role_arn": schema.StringAttribute{
-				MarkdownDescription: "Role to assume for this table, e.g. in another account. Empty uses the provider's credentials.",
-				Optional:            true,
-				Validators:          []validator.String{arnValidator()},
-			},
-		},
-	}
-}
-
 func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Moves a live DynamoDB table into another table (new name, Region or account) with no " +
@@ -121,8 +91,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"source": tableSideAttribute("source"),
-			"target": tableSideAttribute("target (with `backfill.method = \"scan\"` it must exist, e.g. an `aws_dynamodb_table`; with `\"restore\"` it must not)"),
 			"checkpoint_table": schema.StringAttribute{
 				MarkdownDescription: "Table that holds checkpoints and leases, created on demand (on-demand billing) in the " +
 					"target Region. Default `" + defaultCheckpointTable + "`; many migrations can share it.",
@@ -132,47 +100,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{tableNameValidator()},
 			},
-			"backfill": schema.SingleNestedAttribute{
-				MarkdownDescription: "How the existing items are copied.",
-				Optional:            true,
-				Computed:            true,
-				Attributes: map[string]schema.Attribute{
-					"method": backfillMethodAttribute(),
-					"segments": schema.Int64Attribute{
-						MarkdownDescription: fmt.Sprintf("Parallel Scan segments (1 to 1000000, default %d). Changing it starts a new migration (the resource is replaced).", defaultSegments),
-						Optional:            true,
-						Computed:            true,
-						Default:             int64default.StaticInt64(defaultSegments),
-						Validators:          []validator.Int64{int64validator.Between(1, 1_000_000)},
-						PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-					},
-					"hand_off": schema.StringAttribute{
-						MarkdownDescription: "How the backfill and the stream meet without an older value overwriting a newer one: " +
-							"`replay` backfills with fast BatchWriteItem calls and then replays the stream from the capture (only " +
-							"when the backfill ends well inside the stream's 24-hour retention); `insert_if_absent` applies the " +
-							"stream during the backfill, whose writes are conditional inserts (one PutItem per item, any length); " +
-							"`auto` (default) chooses replay when the estimated backfill (item count and size at " +
-							"`max_write_units_per_second`, or 4,000 units/s) takes 12 hours or less, `insert_if_absent` otherwise. " +
-							"The plan says which and why; `hand_off_in_use` records it. Changing it starts a new migration.",
-						Optional:      true,
-						Computed:      true,
-						Default:       stringdefault.StaticString(string(migration.HandOffAuto)),
-						Validators:    []validator.String{stringvalidator.OneOf(handOffs...)},
-						PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-					},
-					"max_read_units_per_second": schema.Float64Attribute{
-						MarkdownDescription: "Read capacity the backfill may use on the source, charged with what DynamoDB reports. Unset: unlimited.",
-						Optional:            true,
-						Validators:          []validator.Float64{float64validator.Between(1, 10_000_000)},
-					},
-					"max_write_units_per_second": schema.Float64Attribute{
-						MarkdownDescription: "Write capacity the backfill and sync may use on the target. Unset: unlimited.",
-						Optional:            true,
-						Validators:          []validator.Float64{float64validator.Between(1, 10_000_000)},
-					},
-				},
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
-			},
 			"version_attribute": schema.StringAttribute{
 				MarkdownDescription: "Number attribute that orders writes, e.g. `updatedAt`. When set, a replicated write " +
 					"only replaces a target item with a lower version, so the application can already write some items " +
@@ -180,31 +107,6 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Optional:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-			"transform": schema.SingleNestedAttribute{
-				MarkdownDescription: "Changes applied to every copied item, backfilled and streamed alike, and in " +
-					"verification. Order: drop, rename, set. Renaming a source key attribute onto the target's key is " +
-					"how a key-schema change is expressed. Changing it starts a new migration.",
-				Optional:      true,
-				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplace()},
-				Attributes: map[string]schema.Attribute{
-					"rename": schema.MapAttribute{
-						MarkdownDescription: "Source attribute name → target attribute name.",
-						Optional:            true,
-						ElementType:         types.StringType,
-					},
-					"drop": schema.SetAttribute{
-						MarkdownDescription: "Source attributes not copied.",
-						Optional:            true,
-						ElementType:         types.StringType,
-					},
-					"set": schema.MapAttribute{
-						MarkdownDescription: "Attributes set on every item to a typed constant in DynamoDB JSON, e.g. " +
-							"`jsonencode({ N = \"2\" })`.",
-						Optional:    true,
-						ElementType: types.StringType,
-					},
-				},
 			},
 			"overwrite_target": schema.BoolAttribute{
 				MarkdownDescription: "Let the migration start into a target table that already holds items (after a " +
@@ -244,9 +146,11 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Validators: []validator.String{stringvalidator.OneOf(verifyModes...)},
 			},
 			"hand_off_in_use": schema.StringAttribute{
-				MarkdownDescription: "The hand-off the migration uses: `replay` or `insert_if_absent` (what `auto` chose when it started).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The hand-off the migration uses: `replay` or `insert_if_absent` (what `auto` chose when it started; " +
+					"`insert_if_absent` once a replay backfill switched to conditional writes because it would have ended more " +
+					"than 12 hours after the capture).",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Where the migration is: " + quotedList(phases) + ".",
@@ -280,6 +184,7 @@ func (r *liveMigrationResource) Schema(ctx context.Context, _ resource.SchemaReq
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
+		Blocks: liveMigrationBlocks(),
 	}
 }
 
@@ -576,10 +481,20 @@ func (r *liveMigrationResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	r.planPending(ctx, plan, state, resp)
+	if state.Phase.ValueString() == string(migration.PhaseBackfilling) && state.HandOffInUse.ValueString() == string(migration.HandOffReplay) &&
+		!resp.Plan.Raw.Equal(req.State.Raw) {
+		// A replay backfill may switch to conditional writes during the update.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("hand_off_in_use"), types.StringUnknown())...)
+	}
 }
 
 func (r *liveMigrationResource) planCreate(ctx context.Context, plan liveMigrationModel, resp *resource.ModifyPlanResponse) {
 	summary := fmt.Sprintf("planning DynamoDB live migration (%s)", migrationID(plan))
+	if tr, err := plan.transform(ctx); err == nil {
+		resp.Diagnostics.AddWarning(summary+": transform", "Every item, backfilled or streamed, is written to the target with this transform: "+
+			transformText(tr)+".")
+	}
+	resp.Diagnostics.AddWarning(summary+": IAM actions", iamSummary(plan))
 	src, _, err := r.checkTables(ctx, plan)
 	if err != nil {
 		// A table created in the same apply does not exist yet: warned, checked in Create.
@@ -1024,12 +939,7 @@ func (m *liveMigrationModel) setStatus(st migration.Status) {
 	if st.Phase == migration.PhaseCompleted {
 		m.PendingRecords, m.LagSeconds = types.Int64Value(0), types.Int64Value(0)
 	}
-	if m.Backfill.IsUnknown() || m.Backfill.IsNull() {
-		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
-			"segments": types.Int64Value(int64(max(st.Segments, 1))), "max_read_units_per_second": types.Float64Null(), "max_write_units_per_second": types.Float64Null(),
-			"hand_off": types.StringValue(string(migration.HandOffAuto)), "method": types.StringValue(string(migration.BackfillScan)),
-		})
-	}
+	// backfill is a block: absent in the configuration, it stays null in the state.
 	if st.HandOff != "" {
 		m.HandOffInUse = types.StringValue(string(st.HandOff))
 	} else if m.HandOffInUse.IsUnknown() {
@@ -1070,10 +980,14 @@ func modelFromConfig(ctx context.Context, cfg migration.Config, diags *diag.Diag
 		}
 		return types.Float64Value(v)
 	}
-	m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
-		"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
-		"hand_off": types.StringValue(string(cfg.HandOff)), "method": types.StringValue(string(cmp.Or(cfg.Backfill, migration.BackfillScan))),
-	})
+	m.Backfill = types.ObjectNull(backfillAttrTypes) // an absent block: every setting at its default
+	if cfg.Segments != defaultSegments || cfg.MaxReadUnits != 0 || cfg.MaxWriteUnits != 0 || cfg.HandOff != migration.HandOffAuto ||
+		cmp.Or(cfg.Backfill, migration.BackfillScan) != migration.BackfillScan {
+		m.Backfill = types.ObjectValueMust(backfillAttrTypes, map[string]attr.Value{
+			"segments": types.Int64Value(int64(cfg.Segments)), "max_read_units_per_second": rate(cfg.MaxReadUnits), "max_write_units_per_second": rate(cfg.MaxWriteUnits),
+			"hand_off": types.StringValue(string(cfg.HandOff)), "method": types.StringValue(string(cmp.Or(cfg.Backfill, migration.BackfillScan))),
+		})
+	}
 	if !cfg.Transform.IsZero() {
 		t := &transformModel{Rename: types.MapNull(types.StringType), Drop: types.SetNull(types.StringType), Set: types.MapNull(types.StringType)}
 		if len(cfg.Transform.Rename) > 0 {

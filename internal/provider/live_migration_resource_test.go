@@ -113,8 +113,14 @@ func (f migrationFixture) status(t *testing.T) migration.Status {
 func (f migrationFixture) config(extra string) string {
 	return acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = { table_name = %q, region = %q }
-  target           = { table_name = %q, region = %q }
+  source {
+    table_name = %q
+    region     = %q
+  }
+  target {
+    table_name = %q
+    region     = %q
+  }
   checkpoint_table = %q
 %s
 }
@@ -236,7 +242,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: f.config(`  backfill = { segments = 4 }`),
+				Config: f.config(`  backfill { segments = 4 }`),
 				// The writer keeps writing, so there is always more to catch up with.
 				ExpectNonEmptyPlan: true,
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -262,7 +268,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 						}
 					}
 				},
-				Config:             f.config(`  backfill = { segments = 4 }`),
+				Config:             f.config(`  backfill { segments = 4 }`),
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -279,7 +285,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 					}
 					t.Logf("writer made %d changes", w.ops.Load())
 				},
-				Config: f.config(`  backfill = { segments = 4 }
+				Config: f.config(`  backfill { segments = 4 }
   cutover  = true`),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(migrationAddress, tfjsonpath.New("phase"), knownvalue.StringExact("completed")),
@@ -289,7 +295,7 @@ func TestAccLiveMigration_lifecycle(t *testing.T) {
 				Check: checkTablesEqual(t, f, nil),
 			},
 			{
-				Config: f.config(`  backfill = { segments = 4 }
+				Config: f.config(`  backfill { segments = 4 }
   cutover  = true`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
@@ -323,8 +329,11 @@ func TestAccLiveMigration_interruptedCreateResumes(t *testing.T) {
 	acctest.PreCheck(t)
 	emu := acctest.Emulator(t)
 	f := newMigrationFixture(t, 2000, "id")
-	extra := `  backfill  = { segments = 8, max_write_units_per_second = 100 }
-  transform = { rename = { pk = "id" } }`
+	extra := `  backfill {
+    segments                   = 8
+    max_write_units_per_second = 100
+  }
+  transform { rename = { pk = "id" } }`
 	// A write limit (2000 items at 100 units/s) and slow target writes make sure the
 	// 8 s timeout stops the backfill half way.
 	var slow []int
@@ -468,8 +477,16 @@ func TestAccLiveMigration_rolePerSide(t *testing.T) {
 	before := len(emu.AssumedRoles())
 	config := acctest.ProviderConfig() + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = { table_name = %q, region = %q, role_arn = %q }
-  target           = { table_name = %q, region = %q, role_arn = %q }
+  source {
+    table_name = %q
+    region     = %q
+    role_arn   = %q
+  }
+  target {
+    table_name = %q
+    region     = %q
+    role_arn   = %q
+  }
   checkpoint_table = %q
   cutover          = true
 }
@@ -573,7 +590,8 @@ func TestAccLiveMigration_handOffAutoAndSegmentsReplace(t *testing.T) {
 			{
 				Config: f.config(""),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "backfill.hand_off", "auto"),
+					// No backfill block: every backfill setting at its default (hand_off = "auto").
+					resource.TestCheckNoResourceAttr("ddbglobal_live_migration.test", "backfill.hand_off"),
 					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "hand_off_in_use", "replay"),
 					resource.TestCheckResourceAttr("ddbglobal_live_migration.test", "items_copied", "40"),
 					checkTablesEqual(t, f, nil),
@@ -581,7 +599,7 @@ func TestAccLiveMigration_handOffAutoAndSegmentsReplace(t *testing.T) {
 			},
 			{
 				// The replacement starts again into the target the first one filled.
-				Config: f.config("  backfill = { segments = 4 }\n  overwrite_target = true"),
+				Config: f.config("  backfill { segments = 4 }\n  overwrite_target = true"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("ddbglobal_live_migration.test", plancheck.ResourceActionReplace),
 				}},

@@ -13,9 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/ddb"
@@ -60,11 +58,10 @@ func backfillMethodAttribute() schema.StringAttribute {
 			"applies `transform` to the restored items in place and replays the stream from the capture. A restore " +
 			"keeps the key schema (no key renames) and lacks the source's " + restoreLacks + "; the plan shows both " +
 			"methods' costs. Changing it starts a new migration.",
-		Optional:      true,
-		Computed:      true,
-		Default:       stringdefault.StaticString(string(migration.BackfillScan)),
-		Validators:    []validator.String{stringvalidator.OneOf(backfillMethods...)},
-		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+		Optional:   true,
+		Computed:   true,
+		Default:    stringdefault.StaticString(string(migration.BackfillScan)),
+		Validators: []validator.String{stringvalidator.OneOf(backfillMethods...)},
 	}
 }
 

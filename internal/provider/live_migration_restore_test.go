@@ -68,7 +68,7 @@ func restoreFixture(t *testing.T, items int, pitr bool) migrationFixture {
 
 // restoreTransform renames, drops and sets non-key attributes (idempotent, as an
 // in-place pass needs).
-const restoreTransformHCL = `  transform = {
+const restoreTransformHCL = `  transform {
     rename = { n = "number" }
     drop   = ["blob"]
     set    = { schemaVersion = jsonencode({ N = "2" }) }
@@ -127,7 +127,7 @@ func checkRestoredEqual(t *testing.T, f migrationFixture, tr migration.Transform
 func TestAccLiveMigration_restoreCrossRegionWithWriter(t *testing.T) {
 	acctest.PreCheck(t)
 	f := restoreFixture(t, 300, true)
-	extra := `  backfill = { method = "restore" }
+	extra := `  backfill { method = "restore" }
 ` + restoreTransformHCL
 	var w *writer
 	resource.Test(t, resource.TestCase{
@@ -183,7 +183,7 @@ func TestAccLiveMigration_restoreInterruptedResumes(t *testing.T) {
 	slow.Restore = 20 * time.Second
 	emu.SetDelays(slow)
 	t.Cleanup(func() { emu.SetDelays(acctest.TestDelays) })
-	extra := `  backfill = { method = "restore" }
+	extra := `  backfill { method = "restore" }
 ` + restoreTransformHCL
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -243,11 +243,17 @@ func TestAccLiveMigration_restoreTargetAppearsBeforeApply(t *testing.T) {
 	f := restoreFixture(t, 1, false)
 	config := acctest.ProviderConfig() + acctest.TerraformDataTable(t, "target", f.target, f.dstRegion, "pk") + fmt.Sprintf(`
 resource "ddbglobal_live_migration" "test" {
-  source           = { table_name = %q, region = %q }
-  target           = { table_name = %q, region = %q }
+  source {
+    table_name = %q
+    region     = %q
+  }
+  target {
+    table_name = %q
+    region     = %q
+  }
   checkpoint_table = %q
-  backfill         = { method = "restore" }
-  depends_on       = [terraform_data.target]
+  backfill { method = "restore" }
+  depends_on = [terraform_data.target]
 }
 `, f.source, f.srcRegion, f.target, f.dstRegion, f.checkpoint)
 	resource.Test(t, resource.TestCase{
@@ -296,7 +302,7 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 	}
 	var runner *exec.Cmd
 	runnerDone := make(chan error, 1)
-	extra := `  backfill = { method = "restore" }
+	extra := `  backfill { method = "restore" }
 ` + restoreTransformHCL
 	external := extra + "\n  sync = \"external\""
 	resource.Test(t, resource.TestCase{
@@ -371,7 +377,7 @@ func TestAccLiveMigration_restoreResumedByRunner(t *testing.T) {
 func TestAccLiveMigration_restoreReplaceKeepsTarget(t *testing.T) {
 	acctest.PreCheck(t)
 	f := restoreFixture(t, 50, false)
-	extra := `  backfill = { method = "restore" }
+	extra := `  backfill { method = "restore" }
   cutover  = true`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

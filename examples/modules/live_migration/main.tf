@@ -61,8 +61,14 @@ resource "aws_dynamodb_table" "target" {
 }
 
 resource "ddbglobal_live_migration" "this" {
-  source  = { table_name = var.source_table, region = var.source_region }
-  target  = { table_name = aws_dynamodb_table.target.name, region = var.target_region }
+  source {
+    table_name = var.source_table
+    region     = var.source_region
+  }
+  target {
+    table_name = aws_dynamodb_table.target.name
+    region     = var.target_region
+  }
   cutover = var.cutover
 }
 

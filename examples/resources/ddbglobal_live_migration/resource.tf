@@ -18,10 +18,16 @@ resource "aws_dynamodb_table" "orders_v2" {
 }
 
 resource "ddbglobal_live_migration" "orders_v2" {
-  source = { table_name = "orders", region = "us-east-1" }
-  target = { table_name = aws_dynamodb_table.orders_v2.name, region = "eu-west-1" }
+  source {
+    table_name = "orders"
+    region     = "us-east-1"
+  }
+  target {
+    table_name = aws_dynamodb_table.orders_v2.name
+    region     = "eu-west-1"
+  }
 
-  backfill = {
+  backfill {
     segments                   = 16
     max_read_units_per_second  = 4000
     max_write_units_per_second = 2000
@@ -31,7 +37,7 @@ resource "ddbglobal_live_migration" "orders_v2" {
   # to the new table gradually.
   version_attribute = "updatedAt"
 
-  transform = {
+  transform {
     rename = { id = "pk" } # the key-schema change
     drop   = ["legacyFlag"]
     set    = { schemaVersion = jsonencode({ N = "2" }) }

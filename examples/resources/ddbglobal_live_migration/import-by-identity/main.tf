@@ -11,6 +11,12 @@ import {
 }
 
 resource "ddbglobal_live_migration" "orders_v2" {
-  source = { table_name = "orders", region = "us-east-1" }
-  target = { table_name = "orders-v2", region = "eu-west-1" }
+  source {
+    table_name = "orders"
+    region     = "us-east-1"
+  }
+  target {
+    table_name = "orders-v2"
+    region     = "eu-west-1"
+  }
 }

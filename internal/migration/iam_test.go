@@ -1,0 +1,207 @@
+package migration
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// callRecorder notes, per resource, the IAM actions of the requests an SDK client
+// sends (the Initialize step sees every call once, before retries).
+type callRecorder struct {
+	mu     sync.Mutex
+	tables map[string]string // table name → resource
+	calls  map[string]map[string]bool
+	errs   []string
+}
+
+func newCallRecorder(e *env) *callRecorder {
+	return &callRecorder{
+		tables: map[string]string{e.srcTable: "source table", e.dstTable: "target table", e.ckTable: "checkpoint table"},
+		calls:  map[string]map[string]bool{},
+	}
+}
+
+func (r *callRecorder) note(table, action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res, ok := r.tables[table]
+	if !ok {
+		r.errs = append(r.errs, fmt.Sprintf("%s on an unknown table %q", action, table))
+		return
+	}
+	if r.calls[res] == nil {
+		r.calls[res] = map[string]bool{}
+	}
+	r.calls[res][action] = true
+}
+
+func (r *callRecorder) record(params any) {
+	op := "dynamodb:" + strings.TrimSuffix(reflect.TypeOf(params).Elem().Name(), "Input")
+	switch in := params.(type) {
+	case *dynamodb.BatchWriteItemInput:
+		for t := range in.RequestItems {
+			r.note(t, op)
+		}
+	case *dynamodb.BatchGetItemInput:
+		for t := range in.RequestItems {
+			r.note(t, op)
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		// Authorized per item: there is no dynamodb:TransactWriteItems action.
+		for _, it := range in.TransactItems {
+			switch {
+			case it.Put != nil:
+				r.note(aws.ToString(it.Put.TableName), "dynamodb:PutItem")
+			case it.Update != nil:
+				r.note(aws.ToString(it.Update.TableName), "dynamodb:UpdateItem")
+			case it.Delete != nil:
+				r.note(aws.ToString(it.Delete.TableName), "dynamodb:DeleteItem")
+			case it.ConditionCheck != nil:
+				r.note(aws.ToString(it.ConditionCheck.TableName), "dynamodb:ConditionCheckItem")
+			}
+		}
+	default:
+		if strings.Contains(reflect.TypeOf(params).Elem().PkgPath(), "dynamodbstreams") {
+			r.mu.Lock()
+			if r.calls["source stream"] == nil {
+				r.calls["source stream"] = map[string]bool{}
+			}
+			r.calls["source stream"][op] = true
+			r.mu.Unlock()
+			return
+		}
+		f := reflect.ValueOf(params).Elem().FieldByName("TableName")
+		if !f.IsValid() {
+			r.mu.Lock()
+			r.errs = append(r.errs, op+" names no table")
+			r.mu.Unlock()
+			return
+		}
+		r.note(aws.ToString(f.Interface().(*string)), op)
+	}
+}
+
+func (r *callRecorder) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("recordCalls",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			r.record(in.Parameters)
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+}
+
+// recordingEnv is e with clients that record their calls in r.
+func recordingEnv(e *env, r *callRecorder) *env {
+	c := *e
+	creds := credentials.NewStaticCredentialsProvider("migrationtest", "secret", "")
+	c.src = dynamodb.New(dynamodb.Options{Region: e.srcRegion, BaseEndpoint: aws.String(e.ep), Credentials: creds, APIOptions: []func(*middleware.Stack) error{r.middleware}})
+	c.dst = dynamodb.New(dynamodb.Options{Region: e.dstRegion, BaseEndpoint: aws.String(e.ep), Credentials: creds, APIOptions: []func(*middleware.Stack) error{r.middleware}})
+	c.streams = dynamodbstreams.New(dynamodbstreams.Options{Region: e.srcRegion, BaseEndpoint: aws.String(e.ep), Credentials: creds, APIOptions: []func(*middleware.Stack) error{r.middleware}})
+	return &c
+}
+
+// TestIAMPermissionsMatchCalls runs migrations through every path (both
+// hand-offs, a stream the migration enables, a KEYS_ONLY stream, a non-empty
+// target with OverwriteTarget, a new checkpoint table, writes during the
+// backfill, Pending, Status, full verification at cutover, Forget) with SDK
+// clients that record each request's IAM action per resource, and compares
+// the union with Permissions both ways: an action the engine calls but the
+// docs do not list (a user's policy would deny it), or one listed that no run
+// calls, fails. (Removing an action from Permissions, or making the engine call
+// a new API, fails it.)
+func TestIAMPermissionsMatchCalls(t *testing.T) {
+	got := map[string]map[string]bool{}
+	run := func(name string, prepare func(e *env), mod func(*Config)) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, "us-east-1", "eu-west-1")
+			if prepare != nil {
+				prepare(e)
+			}
+			rec := newCallRecorder(e)
+			re := recordingEnv(e, rec)
+			seed(t, e.src, e.srcTable, 0, 300, 100)
+			m := re.newMigration(t, mod)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			must(t, m.Start(ctx))
+			w := startWriter(e.src, e.srcTable, 400, 100, nil)
+			must(t, m.Backfill(ctx))
+			waitWrites(t, w, 50)
+			w.stop(t)
+			for i := 0; i < 5; i++ { // deletes in the stream, whatever the writer drew
+				_, err := e.src.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &e.srcTable, Key: Item{"pk": sAV(fmt.Sprintf("k%07d", i))}})
+				must(t, err)
+			}
+			_, err := m.Pending(ctx)
+			must(t, err)
+			must(t, m.CatchUp(ctx))
+			_, err = m.Status(ctx)
+			must(t, err)
+			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
+			must(t, err)
+			if rep.Mismatched != 0 {
+				t.Fatalf("verification: %+v", rep)
+			}
+			must(t, m.Forget(ctx))
+			requireSame(t, e, Transform{}, "pk", nil)
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.errs) > 0 {
+				t.Fatalf("unexpected calls: %v", rec.errs)
+			}
+			for res, acts := range rec.calls {
+				if got[res] == nil {
+					got[res] = map[string]bool{}
+				}
+				for a := range acts {
+					got[res][a] = true
+				}
+			}
+		})
+	}
+	run("replay into an empty target, stream enabled by the migration", nil, func(c *Config) { c.HandOff = HandOffReplay })
+	run("insert-if-absent, KEYS_ONLY stream, non-empty target overwritten", func(e *env) {
+		_, err := e.src.UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: &e.srcTable,
+			StreamSpecification: &types.StreamSpecification{StreamEnabled: ptr(true), StreamViewType: types.StreamViewTypeKeysOnly}})
+		must(t, err)
+		seed(t, e.dst, e.dstTable, 1000, 30, 10)
+	}, func(c *Config) { c.HandOff = HandOffInsertIfAbsent; c.OverwriteTarget = true })
+	// Version mode deletes conditionally, one DeleteItem per key (the writer deletes keys).
+	run("version attribute", nil, func(c *Config) { c.VersionAttribute = "n" })
+	if t.Failed() {
+		return
+	}
+
+	declared := map[string][]string{}
+	for _, p := range Permissions() {
+		for _, a := range p.Actions {
+			declared[p.Resource] = append(declared[p.Resource], a.Name)
+		}
+		if !slices.IsSorted(declared[p.Resource]) {
+			t.Errorf("%s: actions not sorted: %v", p.Resource, declared[p.Resource])
+		}
+	}
+	called := map[string][]string{}
+	for res, acts := range got {
+		for a := range acts {
+			called[res] = append(called[res], a)
+		}
+		sort.Strings(called[res])
+	}
+	if !reflect.DeepEqual(declared, called) {
+		t.Errorf("Permissions() differs from the calls the engine makes\n declared: %v\n called:   %v", declared, called)
+	}
+}
