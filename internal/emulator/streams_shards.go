@@ -486,7 +486,10 @@ func (s *Server) virtualRecords(req *request, vs *virtualShard, inner string) ([
 	kept := []json.RawMessage{}
 	it := string(toLocal([]byte(inner)))
 	var next *string
-	for range 32 {
+	// No cap on the local pages read: a page cut short before the tip would read
+	// as the tip, and a reader draining the stream would stop early (each pass
+	// reads at least one record, so the loop ends at the tip or a full page).
+	for {
 		pos, _ := decodeIterator(it)
 		want := limit - len(kept)
 		body, _ := json.Marshal(map[string]any{"ShardIterator": it, "Limit": want})

@@ -155,3 +155,66 @@ func TestStreamShardsTrimmed(t *testing.T) {
 		t.Fatalf("TRIM_HORIZON after trimming gives %d trimmed records", len(recs))
 	}
 }
+
+// A page of one shard is filled from however many of DynamoDB Local's shared
+// pages it takes: with a small Limit and a long run of another shard's records
+// before this shard's next ones, the page still holds Limit records. Catches a cap
+// on the shared pages read per call, which answered a short (here empty) page
+// before the tip, so that a reader draining the stream took it for the tip and
+// stopped while records waited behind it.
+func TestStreamShardPageFilledPastOtherShardsRecords(t *testing.T) {
+	ctx := fresh(t)
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "fill", false, withStream(types.StreamViewTypeNewAndOldImages))
+	arn := describe(t, ctx, east, "fill").LatestStreamArn
+	sc := streamsIn("us-east-1")
+	roots := listShardIDs(t, ctx, sc, arn, 100)
+	for i := range 20 {
+		putItem(t, ctx, east, "fill", map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i))})
+	}
+	home := map[string][]string{} // shard -> its keys
+	var quiet, busy string
+	for _, id := range roots {
+		for _, r := range readShardToEnd(t, ctx, sc, arn, id) {
+			home[id] = append(home[id], r.Dynamodb.Keys["pk"].(*streamtypes.AttributeValueMemberS).Value)
+		}
+	}
+	for _, id := range roots {
+		if len(home[id]) > 0 && quiet == "" {
+			quiet = id
+		} else if len(home[id]) > 0 {
+			busy = id
+		}
+	}
+	if quiet == "" || busy == "" {
+		t.Fatalf("20 keys did not spread over two shards: %v", home)
+	}
+	// The quiet shard's position after its first records.
+	it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: aws.String(quiet), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Records) != len(home[quiet]) || out.NextShardIterator == nil {
+		t.Fatalf("first page of %s: %d records, want %d", quiet, len(out.Records), len(home[quiet]))
+	}
+	// 150 records of the busy shard, then 3 of the quiet one.
+	for round := range 150/len(home[busy]) + 1 {
+		for _, k := range home[busy] {
+			putItem(t, ctx, east, "fill", map[string]types.AttributeValue{"pk": s(k), "round": n(fmt.Sprint(round))})
+		}
+	}
+	for i := range 3 {
+		putItem(t, ctx, east, "fill", map[string]types.AttributeValue{"pk": s(home[quiet][i%len(home[quiet])]), "late": n(fmt.Sprint(i))})
+	}
+	page, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: out.NextShardIterator, Limit: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 2 {
+		t.Fatalf("a page of Limit 2 behind 150 records of another shard holds %d records, want 2 (a short page reads as the tip)", len(page.Records))
+	}
+}
