@@ -403,12 +403,20 @@ func countStreamRecords(b *testing.B, e *env) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ds, err := e.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: desc.Table.LatestStreamArn})
-	if err != nil {
-		b.Fatal(err)
+	var shards []streamtypes.Shard // every DescribeStream page
+	in := &dynamodbstreams.DescribeStreamInput{StreamArn: desc.Table.LatestStreamArn}
+	for {
+		ds, err := e.streams.DescribeStream(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		shards = append(shards, ds.StreamDescription.Shards...)
+		if in.ExclusiveStartShardId = ds.StreamDescription.LastEvaluatedShardId; in.ExclusiveStartShardId == nil {
+			break
+		}
 	}
 	n := 0
-	for _, sh := range ds.StreamDescription.Shards {
+	for _, sh := range shards {
 		it, err := e.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: desc.Table.LatestStreamArn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
 		if err != nil {
 			b.Fatal(err)

@@ -154,7 +154,7 @@ func TestAccVersionUpgrade_prerequisiteFailsAtPlan(t *testing.T) {
 		"encryption key kind": {
 			setup: func(t *testing.T, name string) {
 				enableKMS(t, "us-east-1", name)
-				enableKMSKey(t, "eu-west-1", name, "arn:aws:kms:eu-west-1:"+emulator.AccountID+":key/11111111-2222-3333-4444-555555555555")
+				enableKMSKey(t, "eu-west-1", name, acctest.CreateKMSKey(t, "eu-west-1")) // a key the emulator's KMS knows as customer managed
 			},
 			want:  "Encryption at rest: customer managed KMS key arn:aws:kms:eu-west-1:",
 			want2: "in eu-west-1; AWS managed KMS key (aws/dynamodb) arn:aws:kms:us-east-1:",
@@ -653,12 +653,22 @@ func streamRecords(t *testing.T, region, name, pk string) []streamtypes.Record {
 	}
 	streams := acctest.AWS(t).Streams(region)
 	arn := describe(t, region, name).LatestStreamArn
-	desc, err := streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: arn})
-	if err != nil {
-		t.Fatalf("describing the stream of %s in %s: %v", name, region, err)
+	// Every shard, on every DescribeStream page (the stream has several shards and
+	// the tests' emulator pages them one at a time).
+	var shards []streamtypes.Shard
+	in := &dynamodbstreams.DescribeStreamInput{StreamArn: arn}
+	for {
+		desc, err := streams.DescribeStream(ctx, in)
+		if err != nil {
+			t.Fatalf("describing the stream of %s in %s: %v", name, region, err)
+		}
+		shards = append(shards, desc.StreamDescription.Shards...)
+		if in.ExclusiveStartShardId = desc.StreamDescription.LastEvaluatedShardId; in.ExclusiveStartShardId == nil {
+			break
+		}
 	}
 	var out []streamtypes.Record
-	for _, shard := range desc.StreamDescription.Shards {
+	for _, shard := range shards {
 		it, err := streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
 			StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon,
 		})
