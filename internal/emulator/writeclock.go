@@ -20,60 +20,7 @@ func clockKey(region, table, keyStr string) string { return region + "\x00" + ta
 // noteWrites records the time of every item write in a request to a global
 // table's member, before it is forwarded.
 func (s *Server) noteWrites(req *request) {
-	var in struct {
-		TableName     string                                  `json:"TableName"`
-		Item          map[string]json.RawMessage              `json:"Item"`
-		Key           map[string]json.RawMessage              `json:"Key"`
-		RequestItems  map[string][]map[string]json.RawMessage `json:"RequestItems"`
-		TransactItems []map[string]struct {
-			TableName string                     `json:"TableName"`
-			Item      map[string]json.RawMessage `json:"Item"`
-			Key       map[string]json.RawMessage `json:"Key"`
-		} `json:"TransactItems"`
-	}
-	if json.Unmarshal(req.body, &in) != nil {
-		return
-	}
-	type write struct {
-		table string
-		attrs map[string]json.RawMessage
-	}
-	var writes []write
-	if in.TableName != "" {
-		attrs := in.Key
-		if attrs == nil {
-			attrs = in.Item
-		}
-		writes = append(writes, write{in.TableName, attrs})
-	}
-	for table, reqs := range in.RequestItems {
-		for _, r := range reqs {
-			var w struct {
-				Item map[string]json.RawMessage `json:"Item"`
-				Key  map[string]json.RawMessage `json:"Key"`
-			}
-			for _, raw := range r {
-				_ = json.Unmarshal(raw, &w)
-			}
-			attrs := w.Key
-			if attrs == nil {
-				attrs = w.Item
-			}
-			writes = append(writes, write{table, attrs})
-		}
-	}
-	for _, ti := range in.TransactItems {
-		for kind, op := range ti {
-			if kind == "ConditionCheck" {
-				continue
-			}
-			attrs := op.Key
-			if attrs == nil {
-				attrs = op.Item
-			}
-			writes = append(writes, write{op.TableName, attrs})
-		}
-	}
+	writes := writtenKeys(req.body) // backups.go
 	now := time.Now()
 	s.mu.Lock()
 	keys := make([]string, 0, len(writes))
