@@ -3,6 +3,8 @@ package acctest
 import (
 	"context"
 	"errors"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,16 +74,21 @@ func (p *awsResourcePolicy) put(ctx context.Context, m *awsResourcePolicyModel) 
 }
 
 func (p *awsResourcePolicy) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	p.apply(ctx, req.Plan, &resp.State, &resp.Diagnostics)
+}
+
+// apply puts the planned policy and records it (Create and Update alike).
+func (p *awsResourcePolicy) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics) {
 	var m awsResourcePolicyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	diags.Append(plan.Get(ctx, &m)...)
+	if diags.HasError() {
 		return
 	}
 	if err := p.put(ctx, &m); err != nil {
-		resp.Diagnostics.AddError("putting the resource policy", err.Error())
+		diags.AddError("putting the resource policy", err.Error())
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	diags.Append(state.Set(ctx, &m)...)
 }
 
 func (p *awsResourcePolicy) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -106,16 +113,7 @@ func (p *awsResourcePolicy) Read(ctx context.Context, req resource.ReadRequest, 
 }
 
 func (p *awsResourcePolicy) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m awsResourcePolicyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := p.put(ctx, &m); err != nil {
-		resp.Diagnostics.AddError("putting the resource policy", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	p.apply(ctx, req.Plan, &resp.State, &resp.Diagnostics)
 }
 
 func (p *awsResourcePolicy) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
