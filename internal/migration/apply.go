@@ -18,6 +18,15 @@ import (
 // backfill ends and again at cutover.
 const TombstoneAttribute = "ddbglobal:tombstone"
 
+// StreamedAttribute marks, in version mode, the items the stream writes while
+// a HandOffInsertIfAbsent backfill runs, so that the backfill never replaces
+// them: the backfill's value was read earlier, and its version may be higher
+// even so (an item deleted and created again starts its versions anew, and a
+// source write may lower a version). The backfill replaces an existing item
+// only when it is an older direct write (no mark). The marks are removed with
+// the tombstones when the backfill ends, and again at cutover.
+const StreamedAttribute = "ddbglobal:streamed"
+
 // How long BatchWriteItem may return UnprocessedItems without any progress
 // before the run fails loudly (it is resumable from the last checkpoint).
 const maxUnprocessedWait = 10 * time.Minute
@@ -263,8 +272,11 @@ func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones 
 			switch {
 			case c.put != nil || tombstones:
 				item := c.put
-				if item == nil {
+				switch {
+				case item == nil:
 					item = m.tombstone(c.tkey)
+				case tombstones:
+					item = m.streamed(item)
 				}
 				names["#hk"] = m.dstKey[0]
 				names["#t"] = TombstoneAttribute
@@ -281,6 +293,37 @@ func (m *Migration) applyVersioned(ctx context.Context, cs []change, tombstones 
 	}
 	m.notifyApplied(cs)
 	return nil
+}
+
+// streamed is item with the StreamedAttribute mark.
+func (m *Migration) streamed(item Item) Item {
+	out := make(Item, len(item)+1)
+	for k, v := range item {
+		out[k] = v
+	}
+	out[StreamedAttribute] = &types.AttributeValueMemberBOOL{Value: true}
+	return out
+}
+
+// unmark removes the StreamedAttribute mark from one target item, if it still
+// has it (a later write without the mark replaced it otherwise).
+func (m *Migration) unmark(ctx context.Context, key Item) error {
+	return m.conditionalWrite(ctx, func(ctx context.Context) (*types.ConsumedCapacity, error) {
+		out, err := callWrite(ctx, m.log, "UpdateItem target", func(ctx context.Context) (*dynamodb.UpdateItemOutput, error) {
+			return m.dst.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                &m.cfg.Target.Table,
+				Key:                      key,
+				UpdateExpression:         aws.String("REMOVE #s"),
+				ConditionExpression:      aws.String("attribute_exists(#s)"),
+				ExpressionAttributeNames: map[string]string{"#s": StreamedAttribute},
+				ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+			}, noSDKRetry)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.ConsumedCapacity, nil
+	})
 }
 
 // attrType is the DynamoDB type name of a version value (N or S).

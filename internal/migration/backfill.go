@@ -270,10 +270,13 @@ func (m *Migration) backfillWrite(ctx context.Context, items []Item, conditional
 			values := Item{}
 			cond := "attribute_not_exists(#hk)"
 			if m.cfg.VersionAttribute != "" {
+				// An older direct write is replaced; what the stream wrote
+				// (marked while the backfill runs) and tombstones never are.
 				if v := m.versionOf(it); v != nil {
 					names["#v"] = m.cfg.VersionAttribute
+					names["#s"] = StreamedAttribute
 					values[":v"] = v
-					cond += " OR #v < :v"
+					cond += " OR (#v < :v AND attribute_not_exists(#s))"
 				}
 			}
 			return m.conditionalPut(gctx, it, cond, names, values)
@@ -296,11 +299,20 @@ func (m *Migration) finishBackfill(ctx context.Context) error {
 }
 
 // removeTombstones deletes every tombstone item in the target, each only if it
-// is still a tombstone (a newer streamed put wins).
+// is still a tombstone (a newer streamed put wins), and, in version mode,
+// removes the StreamedAttribute mark from the items that still carry it.
 func (m *Migration) removeTombstones(ctx context.Context) error {
 	segs := max(1, m.cfg.Parallelism)
 	g, gctx := errgroup.WithContext(ctx)
 	removed := make([]int64, segs)
+	unmarked := make([]int64, segs)
+	filter := "attribute_exists(#t)"
+	names := withTomb(projectionNames(m.dstKey))
+	proj := projection(m.dstKey) + ", #t"
+	if m.cfg.VersionAttribute != "" {
+		filter += " OR attribute_exists(#s)"
+		names["#s"] = StreamedAttribute
+	}
 	for seg := 0; seg < segs; seg++ {
 		g.Go(func() error {
 			var start Item
@@ -311,16 +323,28 @@ func (m *Migration) removeTombstones(ctx context.Context) error {
 						Segment:                  aws.Int32(int32(seg)),
 						TotalSegments:            aws.Int32(int32(segs)),
 						ConsistentRead:           aws.Bool(true),
-						FilterExpression:         aws.String("attribute_exists(#t)"),
-						ProjectionExpression:     aws.String(projection(m.dstKey)),
-						ExpressionAttributeNames: withTomb(projectionNames(m.dstKey)),
+						FilterExpression:         &filter,
+						ProjectionExpression:     &proj,
+						ExpressionAttributeNames: names,
 						ExclusiveStartKey:        start,
 					}, noSDKRetry)
 				})
 				if err != nil {
 					return err
 				}
-				for _, k := range out.Items {
+				for _, it := range out.Items {
+					_, tomb := it[TombstoneAttribute]
+					k := make(Item, len(m.dstKey))
+					for _, n := range m.dstKey {
+						k[n] = it[n]
+					}
+					if !tomb {
+						if err := m.unmark(gctx, k); err != nil {
+							return err
+						}
+						unmarked[seg]++
+						continue
+					}
 					if err := m.conditionalDelete(gctx, k, "attribute_exists(#t)", map[string]string{"#t": TombstoneAttribute}, nil); err != nil {
 						return err
 					}
@@ -334,11 +358,15 @@ func (m *Migration) removeTombstones(ctx context.Context) error {
 		})
 	}
 	err := g.Wait()
-	var total int64
-	for _, n := range removed {
-		total += n
+	var total, marks int64
+	for i := range removed {
+		total += removed[i]
+		marks += unmarked[i]
 	}
 	m.log.Info("tombstones removed", "count", total)
+	if m.cfg.VersionAttribute != "" {
+		m.log.Info("streamed marks removed", "count", marks)
+	}
 	return err
 }
 

@@ -190,5 +190,11 @@
 // a number or a string orders, any other type counts as no version
 // (TestDefect03VersionRemovedOrRetypedStillReplicates,
 // TestVersionAttributeWithDirectTargetWrites). Skipped writes are counted and
-// logged at INFO.
+// logged at INFO. While a HandOffInsertIfAbsent backfill runs, the stream's
+// puts carry the StreamedAttribute mark, and a backfill write replaces an
+// existing item only if it is unmarked (a direct write) with a lower version:
+// the backfill's copy was read earlier, and a higher version does not make it
+// newer when the key was deleted and created again, or its version lowered
+// (TestVersionModeBackfillNeverReplacesAStreamedWrite). The marks go with the
+// tombstones.
 package migration

@@ -684,3 +684,98 @@ func TestFaultLeasesChangeHandsUnderSlowThrottledWrites(t *testing.T) {
 		t.Fatal("one worker copied nothing: the backfill was not shared")
 	}
 }
+
+// gatedPutDDB holds the target PutItem calls that hold matches until release
+// is closed (a backfill write delayed by a slow network or a paused process).
+type gatedPutDDB struct {
+	DynamoDBAPI
+	hold    func(*dynamodb.PutItemInput) bool
+	held    chan struct{} // closed when the first matching write is held
+	once    sync.Once
+	release chan struct{}
+}
+
+func (g *gatedPutDDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if g.hold(in) {
+		g.once.Do(func() { close(g.held) })
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.DynamoDBAPI.PutItem(ctx, in, o...)
+}
+
+// In version mode with the insert-if-absent hand-off, a backfill write of an
+// item scanned before the key was deleted and re-created with a lower version
+// (versions restart when an application re-creates an item) replaced the
+// re-created item the stream had already written: its condition only compared
+// versions. The target kept the deleted value for good. The backfill must
+// never replace what the stream wrote.
+func TestVersionModeBackfillNeverReplacesAStreamedWrite(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	put := func(it Item) {
+		_, err := e.src.PutItem(ctx, &dynamodb.PutItemInput{TableName: &e.srcTable, Item: it})
+		must(t, err)
+	}
+	seed(t, e.src, e.srcTable, 0, 50, 10)
+	put(Item{"pk": sAV("recreated"), "n": nAV(100), "v": sAV("deleted value")})
+	put(Item{"pk": sAV("lowered"), "n": nAV(100), "v": sAV("old value")})
+	gate := &gatedPutDDB{
+		DynamoDBAPI: e.dst,
+		// The backfill's write of either scanned value.
+		hold: func(in *dynamodb.PutItemInput) bool {
+			v := sOf(in.Item["v"])
+			return v == "deleted value" || v == "old value"
+		},
+		held:    make(chan struct{}),
+		release: make(chan struct{}),
+	}
+	m := e.newMigration(t, func(c *Config) {
+		c.VersionAttribute = "n"
+		c.HandOff = HandOffInsertIfAbsent
+		c.Target.DynamoDB = gate
+	})
+	must(t, m.Start(ctx))
+	runCtx, stopRun := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- m.Run(runCtx) }()
+	select {
+	case <-gate.held:
+	case <-time.After(time.Minute):
+		t.Fatal("the backfill never wrote the scanned items")
+	}
+	// While the backfill's writes are held: re-create one key with a lower
+	// version, and lower the other's version in place.
+	_, err := e.src.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &e.srcTable, Key: Item{"pk": sAV("recreated")}})
+	must(t, err)
+	put(Item{"pk": sAV("recreated"), "n": nAV(1), "v": sAV("new value")})
+	put(Item{"pk": sAV("lowered"), "n": nAV(2), "v": sAV("new value")})
+	// Wait until the stream wrote both, then let the held backfill writes go.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		dst := scanAllItems(t, e.dst, e.dstTable, "pk")
+		if sOf(dst["recreated"]["v"]) == "new value" && sOf(dst["lowered"]["v"]) == "new value" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream did not write the new values while the backfill was held: %v / %v", dst["recreated"], dst["lowered"])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(gate.release)
+	for deadline := time.Now().Add(time.Minute); !m.backfillDone(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the backfill did not end")
+		}
+	}
+	stopRun()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	must(t, m.Drain(ctx, time.Second))
+	requireSame(t, e, Transform{}, "pk", nil)
+}

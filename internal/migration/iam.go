@@ -46,6 +46,7 @@ func Permissions() []Permission {
 			{Name: "dynamodb:DescribeTable"},
 			{Name: "dynamodb:PutItem"},
 			{Name: "dynamodb:Scan"},
+			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill"},
 		}},
 		{Resource: "checkpoint table", Actions: []Action{
 			{Name: "dynamodb:ConditionCheckItem"},

@@ -404,7 +404,8 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 // view of the phase and the tombstone sweep at the end of the backfill: after
 // writing, the phase is read again (strongly consistent). If the backfill is
 // still running, the sweep has not started and will find these tombstones;
-// otherwise this reader removes its own (each only if still a tombstone).
+// otherwise this reader removes its own (each only if still a tombstone), and,
+// in version mode, the marks of its puts (StreamedAttribute).
 func (m *Migration) settleTombstones(ctx context.Context, cs []change) error {
 	if _, err := m.refresh(ctx); err != nil {
 		return err
@@ -414,6 +415,11 @@ func (m *Migration) settleTombstones(ctx context.Context, cs []change) error {
 	}
 	for _, c := range cs {
 		if c.put != nil {
+			if m.cfg.VersionAttribute != "" {
+				if err := m.unmark(ctx, c.tkey); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err := m.conditionalDelete(ctx, c.tkey, "attribute_exists(#t)", map[string]string{"#t": TombstoneAttribute}, nil); err != nil {
