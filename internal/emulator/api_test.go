@@ -88,12 +88,13 @@ func TestTagsContinuousBackupsSSE(t *testing.T) {
 	// delays). Longer windows are never kinder than AWS.
 	srv.SetDelays(emulator.Delays{PITRUnavailable: 2 * time.Second, PITREnabling: 2 * time.Second})
 	c := ddbIn("us-east-1")
+	key := aws.ToString(createKey(t, ctx, "us-east-1").Arn)
 	td := createTable(t, ctx, c, "tagged", false, func(in *dynamodb.CreateTableInput) {
 		in.Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("core")}}
-		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String("arn:aws:kms:us-east-1:123456789012:key/k1")}
+		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String(key)}
 		in.DeletionProtectionEnabled = aws.Bool(true)
 	})
-	if td.SSEDescription == nil || td.SSEDescription.Status != types.SSEStatusEnabled || aws.ToString(td.SSEDescription.KMSMasterKeyArn) != "arn:aws:kms:us-east-1:123456789012:key/k1" {
+	if td.SSEDescription == nil || td.SSEDescription.Status != types.SSEStatusEnabled || aws.ToString(td.SSEDescription.KMSMasterKeyArn) != key {
 		t.Fatalf("SSEDescription = %+v", td.SSEDescription)
 	}
 	arn := td.TableArn

@@ -623,6 +623,12 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 	if e != nil {
 		return nil, e
 	}
+	s.mu.Lock()
+	_, e = s.tableKeyUsableLocked(o.SSESpecificationOverride, req.region, o.TargetTableName) // kms.go
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
 	if _, e := s.describeRaw(req.ctx, req.region, o.TargetTableName); e == nil {
 		return nil, tableAlreadyExists(o.TargetTableName)
 	}
@@ -643,7 +649,7 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 	if o.SSESpecificationOverride != nil {
 		sse = normalizeSSE(o.SSESpecificationOverride)
 		if sse != nil {
-			sse.KMSMasterKeyID = keyARN(sse.KMSMasterKeyID, req.region)
+			sse.KMSMasterKeyID = s.kmsKeyARNLocked(sse.KMSMasterKeyID, req.region)
 		}
 	} else if sse != nil && sse.SSEType == "KMS" && sse.KMSMasterKeyID != "" {
 		// A customer managed key of another Region cannot encrypt the restored table;

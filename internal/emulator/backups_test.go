@@ -185,6 +185,14 @@ func TestBackupRestoreListDelete(t *testing.T) {
 		}
 		return d.BackupDescription.BackupDetails.BackupStatus == types.BackupStatusAvailable, string(d.BackupDescription.BackupDetails.BackupStatus)
 	})
+	// A restore's SSESpecificationOverride names a usable key of the target's Region,
+	// as CreateTable's does (TestTableKeyMustBeUsable).
+	for ref, want := range map[string]string{"00000000-0000-4000-8000-000000000000": "does not exist",
+		aws.ToString(createKey(t, ctx, "us-east-1").Arn): "must be in that Region"} {
+		_, err = west.RestoreTableFromBackup(ctx, &dynamodb.RestoreTableFromBackupInput{BackupArn: &arn, TargetTableName: aws.String("bk-dst"),
+			SSESpecificationOverride: &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String(ref)}})
+		wantCode(t, err, "ValidationException", want)
+	}
 	list, err := east.ListBackups(ctx, &dynamodb.ListBackupsInput{TableName: aws.String("bk-src")})
 	if err != nil || len(list.BackupSummaries) != 1 || aws.ToString(list.BackupSummaries[0].BackupArn) != arn {
 		t.Fatalf("ListBackups: %+v %v", list, err)

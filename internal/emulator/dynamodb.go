@@ -194,6 +194,12 @@ func (s *Server) createTable(req *request) ([]byte, *apiError) {
 			return nil, e
 		}
 	}
+	s.mu.Lock()
+	_, keyErr := s.tableKeyUsableLocked(in.SSESpecification, req.region, in.TableName) // kms.go
+	s.mu.Unlock()
+	if keyErr != nil {
+		return nil, keyErr
+	}
 	resp, aerr := s.forward(req)
 	if aerr != nil {
 		return nil, aerr

@@ -250,6 +250,10 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 			return nil, e
 		}
 		s.mu.Lock()
+		if _, e := s.tableKeyUsableLocked(&spec, req.region, name); e != nil { // kms.go
+			s.mu.Unlock()
+			return nil, e
+		}
 		sse := normalizeSSE(&spec)
 		if sse != nil {
 			sse.KMSMasterKeyID = s.kmsKeyARNLocked(sse.KMSMasterKeyID, req.region)

@@ -397,18 +397,47 @@ func (s *Server) kms(req *request) ([]byte, *apiError) {
 // it must be a key of that Region that exists and is enabled. The messages are the
 // emulator's; AWS answers ValidationException.
 func (s *Server) kmsKeyUsableLocked(ref, region string) (string, *apiError) {
+	return s.usableKeyLocked(ref, region, "of the replica in "+region, func(e *apiError) *apiError {
+		return validation("One or more parameter values were invalid: KMS key %s of the replica in %s does not exist: %s", ref, region, e.Message)
+	})
+}
+
+// tableKeyUsableLocked applies the same rules to a table's own key, named in
+// CreateTable, UpdateTable or a restore's SSESpecification (key id, key ARN, alias
+// name or alias ARN, API Reference SSESpecification KMSMasterKeyId). A key that
+// does not exist is refused with the message DynamoDB relays from KMS ("KMS
+// validation error: com.amazonaws.services.kms.model.NotFoundException: Key
+// 'arn:aws:kms:us-east-1:…:key/…' does not exist", a CreateTable refused on AWS,
+// aws-solutions/generative-ai-application-builder-on-aws issue #29); a disabled
+// key and another Region's key keep the replica check's wording. It returns the
+// key's ARN ("" for no key or the AWS managed key's alias).
+func (s *Server) tableKeyUsableLocked(spec *sseSpec, region, table string) (string, *apiError) {
+	sse := normalizeSSE(spec)
+	if sse == nil || sse.SSEType != "KMS" {
+		return "", nil
+	}
+	return s.usableKeyLocked(sse.KMSMasterKeyID, region, "of table "+table+" in "+region, func(e *apiError) *apiError {
+		return validation("KMS validation error: com.amazonaws.services.kms.model.NotFoundException: %s "+
+			"(Service: AWSKMS; Status Code: 400; Error Code: NotFoundException)", e.Message)
+	})
+}
+
+// usableKeyLocked resolves ref as KMS does in region and refuses a key of another
+// Region, a key that does not exist (notFound words the answer) and a key that is
+// not enabled; owner says whose key it is in the messages.
+func (s *Server) usableKeyLocked(ref, region, owner string, notFound func(*apiError) *apiError) (string, *apiError) {
 	if ref == "" {
 		return "", nil
 	}
 	if arn := keyARN(ref, region); keyRegion(arn) != region {
-		return "", validation("One or more parameter values were invalid: the KMS key %s of the replica in %s must be in that Region", ref, region)
+		return "", validation("One or more parameter values were invalid: the KMS key %s %s must be in that Region", ref, owner)
 	}
 	k, e := s.kmsLocked().findLocked(ref, region)
 	if e != nil {
-		return "", validation("One or more parameter values were invalid: KMS key %s of the replica in %s does not exist: %s", ref, region, e.Message)
+		return "", notFound(e)
 	}
 	if k.state != kmsStateEnabled {
-		return "", validation("One or more parameter values were invalid: KMS key %s of the replica in %s is %s; DynamoDB needs an enabled key", k.arn, region, k.state)
+		return "", validation("One or more parameter values were invalid: KMS key %s %s is %s; DynamoDB needs an enabled key", k.arn, owner, k.state)
 	}
 	return k.arn, nil
 }

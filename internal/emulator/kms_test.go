@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -171,4 +172,82 @@ func replicaOf(t *testing.T, ctx context.Context, c *dynamodb.Client, table, reg
 	}
 	t.Fatalf("%s has no replica in %s", table, region)
 	return types.ReplicaDescription{}
+}
+
+// A table's own key (CreateTable and UpdateTable SSESpecification) must exist in the
+// table's Region and be enabled, as a replica's must; it is found by key id, key ARN,
+// alias name or alias ARN and read back as the key's ARN. A refused CreateTable
+// creates nothing. Catches a table key taken on trust (a made-up, disabled or
+// other-Region key accepted, as before this rule), and an alias stored as written.
+func TestTableKeyMustBeUsable(t *testing.T) {
+	ctx := fresh(t)
+	east, eastKMS := ddbIn("us-east-1"), kmsIn("us-east-1")
+	key := createKey(t, ctx, "us-east-1")
+	keyArn := aws.ToString(key.Arn)
+	if _, err := eastKMS.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/orders"), TargetKeyId: key.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	disabled := createKey(t, ctx, "us-east-1")
+	if _, err := eastKMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: disabled.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	westKey := createKey(t, ctx, "eu-west-1")
+	if _, err := kmsIn("eu-west-1").CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/west"), TargetKeyId: westKey.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	withKey := func(ref string) func(*dynamodb.CreateTableInput) {
+		return func(in *dynamodb.CreateTableInput) {
+			in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String(ref)}
+		}
+	}
+	create := func(name, ref string) error {
+		in := &dynamodb.CreateTableInput{
+			TableName:            aws.String(name),
+			BillingMode:          types.BillingModePayPerRequest,
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		}
+		withKey(ref)(in)
+		_, err := east.CreateTable(ctx, in)
+		return err
+	}
+	for _, c := range []struct{ ref, want string }{
+		{"00000000-0000-4000-8000-000000000000", "does not exist"},
+		{"alias/nowhere", "is not found"},
+		{aws.ToString(disabled.Arn), "is Disabled"},
+		{aws.ToString(westKey.Arn), "must be in that Region"},
+		{aws.ToString(westKey.KeyId), "does not exist"},
+		{"arn:aws:kms:eu-west-1:123456789012:alias/west", "must be in that Region"},
+	} {
+		wantCode(t, create("refused", c.ref), "ValidationException", c.want)
+		_, err := east.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("refused")})
+		wantCode(t, err, "ResourceNotFoundException", "")
+	}
+	for i, ref := range []string{aws.ToString(key.KeyId), keyArn, "alias/orders", "arn:aws:kms:us-east-1:123456789012:alias/orders"} {
+		name := fmt.Sprintf("cmk-%d", i)
+		createTable(t, ctx, east, name, false, withKey(ref))
+		if got := aws.ToString(describe(t, ctx, east, name).SSEDescription.KMSMasterKeyArn); got != keyArn {
+			t.Fatalf("table created with key %s reads back %q, want %q", ref, got, keyArn)
+		}
+	}
+	createTable(t, ctx, east, "managed", false, withKey("alias/aws/dynamodb"))
+
+	createTable(t, ctx, east, "owned", false)
+	update := func(ref string) error {
+		_, err := east.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("owned"),
+			SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String(ref)}})
+		return err
+	}
+	wantCode(t, update("11111111-1111-4111-8111-111111111111"), "ValidationException", "does not exist")
+	wantCode(t, update(aws.ToString(disabled.KeyId)), "ValidationException", "is Disabled")
+	wantCode(t, update(aws.ToString(westKey.Arn)), "ValidationException", "must be in that Region")
+	if td := describe(t, ctx, east, "owned"); td.SSEDescription != nil {
+		t.Fatalf("a refused UpdateTable changed the encryption: %+v", td.SSEDescription)
+	}
+	if err := update("alias/orders"); err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(describe(t, ctx, east, "owned").SSEDescription.KMSMasterKeyArn); got != keyArn {
+		t.Fatalf("table updated to alias/orders reads back %q, want %q", got, keyArn)
+	}
 }

@@ -93,14 +93,15 @@ func TestReplicaWarmThroughputAboveDestinationMaximum(t *testing.T) {
 func TestReplicaCustomerManagedKeyRules(t *testing.T) {
 	ctx := fresh(t)
 	east := ddbIn("us-east-1")
+	eastKey := createKey(t, ctx, "us-east-1")
 	createTable(t, ctx, east, "cmk", false, func(in *dynamodb.CreateTableInput) {
-		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: aws.String("1111-east")}
+		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: eastKey.KeyId}
 	})
-	if got := aws.ToString(describe(t, ctx, east, "cmk").SSEDescription.KMSMasterKeyArn); got != "arn:aws:kms:us-east-1:123456789012:key/1111-east" {
+	if got := aws.ToString(describe(t, ctx, east, "cmk").SSEDescription.KMSMasterKeyArn); got != aws.ToString(eastKey.Arn) {
 		t.Fatalf("source key read back as %q, want its ARN", got)
 	}
 	wantCode(t, replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", "")), "ValidationException", "KMSMasterKeyId must be specified for each replica")
-	wantCode(t, replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", "arn:aws:kms:us-east-1:123456789012:key/1111-east")), "ValidationException", "must be in that Region")
+	wantCode(t, replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", aws.ToString(eastKey.Arn))), "ValidationException", "must be in that Region")
 	westKey := createKey(t, ctx, "eu-west-1")
 	if err := replicaUpdate(ctx, east, "cmk", createIn("eu-west-1", aws.ToString(westKey.KeyId))); err != nil {
 		t.Fatal(err)
