@@ -716,7 +716,11 @@ func (s *Server) copyAutoScalingLocked(from, to, table string) {
 
 // sourceHoldLocked refuses to delete a Region that sourced a replica create in the
 // last 24 hours (Delays.SourceHold): ValidationException with AWS's message
-// (shared/FACTS.md, "A Region used as the source of a replica create").
+// (shared/FACTS.md, "A Region used as the source of a replica create"; "You won't be
+// able to delete a source table until at least 24 hours after it's used to initiate a
+// new Region", V2globaltables_HowItWorks.html). Every way of adding a replica records
+// its source: ReplicaUpdates Create, an MRSC create (mrsc.go) and another account's
+// CreateTable GlobalTableSourceArn (multiaccount.go).
 func (s *Server) sourceHoldLocked(g *group, region string) *apiError {
 	if at, ok := g.sourcedAt[region]; ok && time.Since(at) < s.delays.SourceHold {
 		return validation("Replica cannot be deleted because it has acted as a source region for new replica(s) being added to the table in the last 24 hours")

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 // replicationPolicy lets DynamoDB's replication service replicate tableArn for the
@@ -214,4 +216,47 @@ func TestReplicationSurvivesAnotherStreamInTheRegion(t *testing.T) {
 	eventually(t, 10*time.Second, "the item in us-west-2", func() (bool, string) {
 		return getItem(t, ctx, ddbIn("us-west-2"), "global-t", "g") != nil, ""
 	})
+}
+
+// The 24 h hold on a source table ("You won't be able to delete a source table until
+// at least 24 hours after it's used to initiate a new Region", V2globaltables_HowItWorks.html)
+// holds however the new replica was added: by CreateTable GlobalTableSourceArn in
+// another account (the source's account cannot delete its table until the hold is
+// over), and by an MRSC create (the Region that called it cannot delete its table).
+// Catches: the hold recorded only for same-account ReplicaUpdates Create (the first
+// DeleteTable succeeds).
+func TestSourceHoldInEveryMode(t *testing.T) {
+	ctx := fresh(t)
+	a, b := ddbIn("us-east-1"), ddbAs(accountB, "us-west-2")
+	createTable(t, ctx, a, "ma-hold", false)
+	srcArn := tableArnOf(t, ctx, a, "ma-hold")
+	if _, err := a.PutResourcePolicy(ctx, &dynamodb.PutResourcePolicyInput{ResourceArn: aws.String(srcArn),
+		Policy: aws.String(replicationPolicy(srcArn, "123456789012", accountB))}); err != nil {
+		t.Fatal(err)
+	}
+	replicaArn := "arn:aws:dynamodb:us-west-2:" + accountB + ":table/ma-hold"
+	if err := createReplicaIn(ctx, b, "ma-hold", srcArn, replicationPolicy(replicaArn, "123456789012", accountB),
+		types.GlobalTableSettingsReplicationModeEnabled); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicaActive(t, ctx, a, "ma-hold", "us-west-2")
+	_, err := a.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("ma-hold")})
+	wantCode(t, err, "ValidationException", "acted as a source region")
+	srv.SetDelays(emulator.Delays{SourceHold: time.Millisecond})
+	if _, err := a.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("ma-hold")}); err != nil {
+		t.Fatalf("deleting the source once the hold is over: %v", err)
+	}
+	srv.SetDelays(emulator.Delays{SourceHold: 24 * time.Hour})
+
+	// MRSC: the calling Region sourced both new replicas.
+	createTable(t, ctx, a, "sc-hold", false)
+	if _, err := a.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("sc-hold"), MultiRegionConsistency: types.MultiRegionConsistencyStrong,
+		ReplicaUpdates: []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("us-east-2")}},
+			{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("us-west-2")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicaActive(t, ctx, a, "sc-hold", "us-east-2")
+	waitReplicaActive(t, ctx, a, "sc-hold", "us-west-2")
+	_, err = a.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("sc-hold")})
+	wantCode(t, err, "ValidationException", "acted as a source region")
 }

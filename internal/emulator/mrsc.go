@@ -213,6 +213,7 @@ func (s *Server) createStrong(req *request, name string, in map[string]json.RawM
 		s.replicaOps++
 		creates = append(creates, m)
 	}
+	g.sourcedAt[req.region] = now // the 24 h hold on a source table (sourceHoldLocked, global.go)
 	if witnessRegion != "" {
 		w := scopeOf(witnessRegion, account)
 		g.mode.witnesses[w] = &witness{region: w, since: now, due: now.Add(s.delays.ReplicaCreate)}

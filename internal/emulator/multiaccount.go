@@ -205,6 +205,9 @@ func (s *Server) createMultiAccountReplica(req *request, name, sourceArn, mode, 
 	m := &member{region: req.region, status: statusCreating, since: now, due: now.Add(s.delays.ReplicaCreate),
 		source: srcScope, tableClass: src.tableClass(), gsis: gsiNames}
 	g.members[m.region] = m
+	// The source table is held for 24 hours, whichever account adds the replica
+	// (sourceHoldLocked, global.go).
+	g.sourcedAt[srcScope] = now
 	s.replicaOps++
 	s.mu.Unlock()
 
