@@ -25,6 +25,9 @@ func (m *Migration) backfillLoop(ctx context.Context) error {
 			return nil
 		}
 		if m.cfg.Backfill == BackfillRestore {
+			if err := m.checkReplayDeadline(ctx); err != nil { // restore.go
+				return err
+			}
 			done, err := m.restoreStep(ctx)
 			if err != nil {
 				return err
@@ -203,6 +206,11 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 		acked := boolOf(ck[attrConditional])
 		conditional := acked || m.HandOff() != HandOffReplay || m.cfg.VersionAttribute != ""
 		for p := range pages {
+			if inPlace {
+				if err := m.checkReplayDeadline(gctx); err != nil { // restore.go
+					return err
+				}
+			}
 			if !conditional && m.HandOff() != HandOffReplay {
 				conditional = true
 			}

@@ -102,7 +102,14 @@
 //     TestRestoreMigrationRefusals).
 //
 // The whole restore and pass must fit well inside the stream's 24 h retention,
-// as for HandOffReplay; otherwise the migration fails loudly (re-backfill).
+// as for HandOffReplay, and unlike a scan backfill a restore cannot switch to
+// conditional writes when it runs late (every restored item is present). So a
+// restore with a transform whose pass is estimated beyond Config.ReplayWithin is
+// refused at Start (ErrReplayOutlasted, nothing changed), and a restore or pass
+// still running when the capture is older than the stream can be relied on fails
+// the migration at its next wait or page, recorded for every worker (re-backfill;
+// TestRestoreMigrationRefusesAPassLongerThanReplayWithin,
+// TestRestoreMigrationPassPastTheRetentionFails).
 //
 // A new migration starts only into an empty target, or with
 // Config.OverwriteTarget, which empties the target after the capture; the

@@ -357,7 +357,10 @@ func (m *Migration) awaitRetired(ctx context.Context) error {
 // would stay stale, and items deleted from the source would stay.
 func (m *Migration) checkTarget(ctx context.Context) error {
 	if m.cfg.Backfill == BackfillRestore {
-		return m.checkTargetAbsent(ctx)
+		if err := m.checkTargetAbsent(ctx); err != nil {
+			return err
+		}
+		return m.checkPassFits(ctx) // restore.go
 	}
 	out, err := call(ctx, m.log, "Scan target", func(ctx context.Context) (*dynamodb.ScanOutput, error) {
 		return m.dst.Scan(ctx, &dynamodb.ScanInput{TableName: &m.cfg.Target.Table, Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)}, noSDKRetry)

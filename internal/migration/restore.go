@@ -42,6 +42,10 @@ const DefaultRestoreMargin = time.Minute
 // exists (a restore creates its target).
 var ErrTargetExists = errors.New("the target table already exists")
 
+// ErrReplayOutlasted is returned when a restore migration's in-place transform
+// pass is estimated to last longer than Config.ReplayWithin.
+var ErrReplayOutlasted = errors.New("the in-place pass would outlast the stream's retention")
+
 // RestoreAPI is the part of *dynamodb.Client a restore migration uses, on the
 // source's client (backups, PITR status) and the target's (the restore, which
 // is called in the target Region).
@@ -136,6 +140,54 @@ func (m *Migration) checkTargetAbsent(ctx context.Context) error {
 		m.cfg.ID, ErrTargetExists, m.cfg.Target.Table, m.cfg.Target.Region)
 }
 
+// checkPassFits refuses a restore migration whose in-place transform pass is
+// estimated (as a scan backfill is, Config.EstimateBackfill: every item rewritten)
+// to last longer than Config.ReplayWithin. The stream is replayed from the capture
+// only after the pass, and a restore cannot switch to conditional writes while it
+// runs as a scan backfill does (switch.go): every restored item is present, so an
+// insert-if-absent write would drop the transform. Without a transform there is no
+// pass; the restore itself is DynamoDB's and checkReplayDeadline guards it.
+func (m *Migration) checkPassFits(ctx context.Context) error {
+	if m.cfg.Transform.IsZero() {
+		return nil
+	}
+	t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
+	if err != nil {
+		return err
+	}
+	items, size := aws.ToInt64(t.ItemCount), aws.ToInt64(t.TableSizeBytes)
+	est := m.cfg.EstimateBackfill(items, size)
+	if est <= m.cfg.ReplayWithin {
+		return nil
+	}
+	return fmt.Errorf("migration %q: %w: backfill restore rewrites the restored items in place and replays the stream from the capture only afterwards; "+
+		"that pass over %d items (%d bytes) is estimated at %s, more than %s of the stream's 24 h retention, and records not applied within 24 h are trimmed. "+
+		"Use backfill scan (its insert-if-absent hand-off applies the stream during the copy), raise the write limit, or restore without a transform",
+		m.cfg.ID, ErrReplayOutlasted, items, size, est.Round(time.Second), m.cfg.ReplayWithin)
+}
+
+// checkReplayDeadline fails the migration when the restore or its in-place pass,
+// which hold the stream back, are still running longer after the capture than the
+// stream can be relied on (retentionSafety of its 24 h retention, as for a shard
+// never read, stream.go): records written since the capture may be trimmed before
+// the replay reaches them. Failing here, at the next wait or page, records the loss
+// for every worker (a resumed worker finds the migration failed) instead of writing
+// on for hours before a replay that would find the shards too old.
+func (m *Migration) checkReplayDeadline(ctx context.Context) error {
+	captured := m.capturedAt.Load()
+	if captured == 0 {
+		return nil
+	}
+	since := time.Since(time.UnixMilli(captured))
+	if since <= retentionSafety {
+		return nil
+	}
+	return m.fail(ctx, fmt.Sprintf("the restore and its in-place transform pass were still running %s after the capture (%s): "+
+		"the stream is replayed from the capture only after them, and records older than its 24 h retention are trimmed before they can be applied. "+
+		"Start again with backfill scan, or with limits that let the pass end well within the retention",
+		since.Round(time.Minute), time.UnixMilli(captured).UTC().Format(time.RFC3339)))
+}
+
 func restoreClients(src, dst DynamoDBAPI) (RestoreAPI, RestoreAPI, error) {
 	s, ok1 := src.(RestoreAPI)
 	d, ok2 := dst.(RestoreAPI)
@@ -207,6 +259,9 @@ func (m *Migration) restoreUnderLease(l *lease, ck Item) error {
 	captured := time.UnixMilli(m.capturedAt.Load())
 	point := captured.Add(m.cfg.RestoreMargin)
 	for {
+		if err := m.checkReplayDeadline(ctx); err != nil {
+			return err
+		}
 		td, err := describeTable(ctx, m.dst, m.cfg.Target.Table)
 		if err != nil && !isNotFound(err) {
 			return err
@@ -325,6 +380,10 @@ func (m *Migration) restoreUnderLease(l *lease, ck Item) error {
 		return errors.Join(err, m.replacedUnless(ok))
 	}
 	m.log.Info("restore complete", "target", m.cfg.Target.Table, "region", m.cfg.Target.Region, "items", aws.ToInt64(td.ItemCount))
+	if since := time.Since(captured); !m.cfg.Transform.IsZero() && since > m.cfg.ReplayWithin {
+		m.log.Warn("the restore ended late: the in-place pass must end before the stream's retention runs out, or the migration fails",
+			"since_capture", since.Round(time.Minute).String(), "left", (retentionSafety - since).Round(time.Minute).String())
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,6 +229,112 @@ func TestTransformIdempotent(t *testing.T) {
 			if err1 != nil || err2 != nil || !ItemsEqual(once, twice) {
 				t.Errorf("%+v accepted but not idempotent: %v / %v", tc.tr, once, twice)
 			}
+		}
+	}
+}
+
+// A restore migration with a transform whose in-place pass is estimated to outlast
+// Config.ReplayWithin is refused before anything changes: the stream is replayed from
+// the capture only after the pass, so the pass must end well inside the stream's
+// 24 h retention, and a restore cannot switch to conditional writes as a scan
+// backfill does (the restored items are all present). Without a transform there is
+// no pass to estimate. Catches: a restore that starts whatever the estimate.
+func TestRestoreMigrationRefusesAPassLongerThanReplayWithin(t *testing.T) {
+	e := restoreEnv(t, "us-east-1", "eu-west-1", false)
+	seed(t, e.src, e.srcTable, 0, 50, 2000)
+	ctx := context.Background()
+	slow := func(tr Transform) func(*Config) {
+		return func(c *Config) {
+			restoreConfig(tr)(c)
+			c.ReplayWithin = time.Millisecond // the estimate (50 items of 2 KB at 4,000 units/s) is 25 ms
+		}
+	}
+	m := e.newMigration(t, slow(restoreTransform))
+	if err := m.CheckTarget(ctx); !errors.Is(err, ErrReplayOutlasted) {
+		t.Fatalf("CheckTarget: %v, want ErrReplayOutlasted", err)
+	}
+	if err := m.Start(ctx); !errors.Is(err, ErrReplayOutlasted) || !strings.Contains(err.Error(), "backfill scan") {
+		t.Fatalf("Start: %v, want ErrReplayOutlasted naming backfill scan", err)
+	}
+	td, err := describeTable(ctx, e.src, e.srcTable)
+	must(t, err)
+	if td.StreamSpecification != nil && aws.ToBool(td.StreamSpecification.StreamEnabled) {
+		t.Fatalf("a refused migration enabled the source stream")
+	}
+	must(t, e.newMigration(t, slow(Transform{})).CheckTarget(ctx))
+}
+
+// shiftOnWrite runs shift once, at the first BatchWriteItem into table: the point
+// of an in-place pass where the test moves the capture back in time.
+type shiftOnWrite struct {
+	*dynamodb.Client
+	table string
+	once  sync.Once
+	shift func()
+}
+
+func (s *shiftOnWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	if _, ok := in.RequestItems[s.table]; ok {
+		s.once.Do(s.shift)
+	}
+	return s.Client.BatchWriteItem(ctx, in, o...)
+}
+
+// An in-place pass still running when the capture is older than the stream can be
+// relied on (23 h of its 24 h retention) stops at its next page and fails the
+// migration ("re-backfill required", recorded for every worker), instead of writing
+// on for hours before a replay that could only start after records were trimmed; a
+// worker that resumes the migration later finds it failed. The capture is moved back
+// by 23 h 30 min at the pass's first write (the shard tree keeps being listed, as a
+// running worker lists it every minute).
+// Catches: an in-place pass with no deadline (Backfill returns nil and every
+// restored item is rewritten).
+func TestRestoreMigrationPassPastTheRetentionFails(t *testing.T) {
+	e := restoreEnv(t, "us-east-1", "eu-west-1", true)
+	seed(t, e.src, e.srcTable, 0, 300, 8000) // about 2.4 MB: three Scan pages of one segment
+	var m *Migration
+	dst := &shiftOnWrite{Client: e.dst, table: e.dstTable}
+	dst.shift = func() {
+		back := time.Now().Add(-(23*time.Hour + 30*time.Minute)).UnixMilli()
+		_, err := e.dst.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: &e.ckTable, Key: entryKey(e.id, entryState),
+			UpdateExpression: aws.String("SET capturedAt = :t"), ExpressionAttributeValues: Item{":t": nAV(back)}})
+		must(t, err)
+		m.capturedAt.Store(back)
+	}
+	m = e.newMigration(t, func(c *Config) {
+		restoreConfig(Transform{Drop: []string{"payload"}})(c)
+		c.Target.DynamoDB = dst
+		c.CheckpointClient = e.dst
+		c.Segments, c.Parallelism = 1, 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	must(t, m.Start(ctx))
+	var loss *LossError
+	if err := m.Backfill(ctx); !errors.As(err, &loss) || !strings.Contains(loss.Reason, "after the capture") {
+		t.Fatalf("Backfill: %v, want a loss naming the time since the capture", err)
+	}
+	untouched := 0
+	for _, it := range scanAllItems(t, e.dst, e.dstTable, "pk") {
+		if _, ok := it["payload"]; ok {
+			untouched++
+		}
+	}
+	if untouched == 0 {
+		t.Fatal("the in-place pass rewrote every restored item after the deadline")
+	}
+	resumed := e.newMigration(t, func(c *Config) {
+		restoreConfig(Transform{Drop: []string{"payload"}})(c)
+		c.Segments, c.Parallelism = 1, 1
+	})
+	st, err := resumed.Status(ctx)
+	must(t, err)
+	if st.Phase != PhaseFailed {
+		t.Fatalf("phase after the deadline: %s, want failed", st.Phase)
+	}
+	for what, err := range map[string]error{"Start": resumed.Start(ctx), "Backfill": resumed.Backfill(ctx)} {
+		if !errors.Is(err, ErrRebackfillRequired) {
+			t.Fatalf("a resumed worker's %s: %v, want re-backfill required", what, err)
 		}
 	}
 }
