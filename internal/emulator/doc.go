@@ -64,7 +64,9 @@
 //     replica's Region answers DescribeTable only; deletion protection changes and
 //     ReplicaUpdates Update leave the table/replica UPDATING, and a second
 //     deletion protection change soon after is throttled; a Region that sourced a
-//     replica create refuses deletion for 24 hours; warm throughput above the
+//     replica create (same-account, MRSC or another account's GlobalTableSourceArn)
+//     refuses deletion for 24 hours; a table's or replica's KMS key must exist in
+//     its Region and be enabled (kms.go); warm throughput above the
 //     destination Region's table maximum fails the replica create
 //     (LimitExceededException); an Update that changes nothing, an UpdateTable with
 //     only a TableName, and unknown Region names are refused. Slow states are on by
