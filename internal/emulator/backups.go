@@ -624,7 +624,7 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 		return nil, e
 	}
 	s.mu.Lock()
-	_, e = s.tableKeyUsableLocked(o.SSESpecificationOverride, req.region, o.TargetTableName) // kms.go
+	e = s.tableKeyUsableLocked(o.SSESpecificationOverride, req.region, o.TargetTableName) // kms.go
 	s.mu.Unlock()
 	if e != nil {
 		return nil, e

@@ -162,6 +162,9 @@ func TestRestoreToPointInTimeInAnotherRegion(t *testing.T) {
 func TestBackupRestoreListDelete(t *testing.T) {
 	ctx := fresh(t)
 	restoreDelays(t)
+	// The restore refused while the backup is CREATING comes after a PutItem: 200 ms
+	// is too short for that on a loaded machine (the backup was AVAILABLE already).
+	srv.SetDelays(emulator.Delays{Backup: 2 * time.Second})
 	east, west := ddbIn("us-east-1"), ddbIn("eu-west-1")
 	createTable(t, ctx, east, "bk-src", true)
 	putItem(t, ctx, east, "bk-src", map[string]types.AttributeValue{"pk": s("a"), "sk": s("1"), "v": s("old")})

@@ -195,7 +195,7 @@ func (s *Server) createTable(req *request) ([]byte, *apiError) {
 		}
 	}
 	s.mu.Lock()
-	_, keyErr := s.tableKeyUsableLocked(in.SSESpecification, req.region, in.TableName) // kms.go
+	keyErr := s.tableKeyUsableLocked(in.SSESpecification, req.region, in.TableName) // kms.go
 	s.mu.Unlock()
 	if keyErr != nil {
 		return nil, keyErr

@@ -250,7 +250,7 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 			return nil, e
 		}
 		s.mu.Lock()
-		if _, e := s.tableKeyUsableLocked(&spec, req.region, name); e != nil { // kms.go
+		if e := s.tableKeyUsableLocked(&spec, req.region, name); e != nil { // kms.go
 			s.mu.Unlock()
 			return nil, e
 		}

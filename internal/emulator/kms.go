@@ -409,17 +409,17 @@ func (s *Server) kmsKeyUsableLocked(ref, region string) (string, *apiError) {
 // validation error: com.amazonaws.services.kms.model.NotFoundException: Key
 // 'arn:aws:kms:us-east-1:…:key/…' does not exist", a CreateTable refused on AWS,
 // aws-solutions/generative-ai-application-builder-on-aws issue #29); a disabled
-// key and another Region's key keep the replica check's wording. It returns the
-// key's ARN ("" for no key or the AWS managed key's alias).
-func (s *Server) tableKeyUsableLocked(spec *sseSpec, region, table string) (string, *apiError) {
+// key and another Region's key keep the replica check's wording.
+func (s *Server) tableKeyUsableLocked(spec *sseSpec, region, table string) *apiError {
 	sse := normalizeSSE(spec)
 	if sse == nil || sse.SSEType != "KMS" {
-		return "", nil
+		return nil
 	}
-	return s.usableKeyLocked(sse.KMSMasterKeyID, region, "of table "+table+" in "+region, func(e *apiError) *apiError {
+	_, e := s.usableKeyLocked(sse.KMSMasterKeyID, region, "of table "+table+" in "+region, func(e *apiError) *apiError {
 		return validation("KMS validation error: com.amazonaws.services.kms.model.NotFoundException: %s "+
 			"(Service: AWSKMS; Status Code: 400; Error Code: NotFoundException)", e.Message)
 	})
+	return e
 }
 
 // usableKeyLocked resolves ref as KMS does in region and refuses a key of another
