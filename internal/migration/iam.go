@@ -11,8 +11,11 @@ type Permission struct {
 
 // Action is one IAM action and when the migration calls it.
 type Action struct {
-	Name string // e.g. "dynamodb:Scan"
-	When string // empty: always
+	Name   string // e.g. "dynamodb:Scan"
+	When   string // empty: always
+	Runner bool   // a sync runner (ddbglobal-sync) calls it too, not only the Terraform resource
+	// RunnerWhen is when a runner calls it, where that is narrower than When.
+	RunnerWhen string
 }
 
 // Permissions is every IAM action a migration's engine calls, per resource
@@ -29,42 +32,73 @@ type Action struct {
 func Permissions() []Permission {
 	return []Permission{
 		{Resource: "source table", Actions: []Action{
-			{Name: "dynamodb:BatchGetItem", When: "full verification, and streams without new images: KEYS_ONLY, OLD_IMAGE"},
-			{Name: "dynamodb:DescribeTable"},
-			{Name: "dynamodb:Scan"},
+			{Name: "dynamodb:BatchGetItem", When: "full verification, and streams without new images: KEYS_ONLY, OLD_IMAGE",
+				Runner: true, RunnerWhen: "streams without new images: KEYS_ONLY, OLD_IMAGE"},
+			{Name: "dynamodb:DescribeTable", Runner: true},
+			{Name: "dynamodb:Scan", Runner: true},
 			{Name: "dynamodb:UpdateTable", When: "only when the source's stream is off and the migration enables it"},
 		}},
 		{Resource: "source stream", Actions: []Action{
-			{Name: "dynamodb:DescribeStream"},
-			{Name: "dynamodb:GetRecords"},
-			{Name: "dynamodb:GetShardIterator"},
+			{Name: "dynamodb:DescribeStream", Runner: true},
+			{Name: "dynamodb:GetRecords", Runner: true},
+			{Name: "dynamodb:GetShardIterator", Runner: true},
 		}},
 		{Resource: "target table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification"},
-			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, and overwrite_target"},
-			{Name: "dynamodb:DeleteItem"},
-			{Name: "dynamodb:DescribeTable"},
-			{Name: "dynamodb:PutItem"},
-			{Name: "dynamodb:Scan"},
-			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill"},
+			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, and overwrite_target", Runner: true, RunnerWhen: "replay hand-off"},
+			{Name: "dynamodb:DeleteItem", Runner: true},
+			{Name: "dynamodb:DescribeTable", Runner: true},
+			{Name: "dynamodb:PutItem", Runner: true},
+			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill"},
+			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill", Runner: true},
 		}},
 		{Resource: "checkpoint table", Actions: []Action{
-			{Name: "dynamodb:ConditionCheckItem"},
+			{Name: "dynamodb:ConditionCheckItem", Runner: true},
 			{Name: "dynamodb:CreateTable", When: "only when the checkpoint table does not exist yet"},
 			{Name: "dynamodb:DeleteItem"},
 			{Name: "dynamodb:DescribeTable"},
-			{Name: "dynamodb:GetItem"},
-			{Name: "dynamodb:PutItem"},
-			{Name: "dynamodb:Query"},
-			{Name: "dynamodb:UpdateItem"},
+			{Name: "dynamodb:GetItem", Runner: true},
+			{Name: "dynamodb:PutItem", Runner: true},
+			{Name: "dynamodb:Query", Runner: true},
+			{Name: "dynamodb:UpdateItem", Runner: true},
 		}},
 	}
 }
 
-// PermissionsMarkdown is Permissions as a Markdown list, for the docs.
-func PermissionsMarkdown() string {
-	var b strings.Builder
+// RunnerPermissions is the part of Permissions a sync runner calls: it neither
+// starts a migration (enabling the stream, creating the checkpoint table,
+// clearing the target for overwrite_target), cuts it over (full verification)
+// nor forgets it (deleting its checkpoint entries), so its role needs no more
+// than this
+// (TestIAMRunnerPermissionsMatchCalls compares it with a runner's calls).
+func RunnerPermissions() []Permission {
+	var out []Permission
 	for _, p := range Permissions() {
+		r := Permission{Resource: p.Resource}
+		for _, a := range p.Actions {
+			if a.Runner {
+				if a.RunnerWhen != "" {
+					a.When = a.RunnerWhen
+				}
+				r.Actions = append(r.Actions, a)
+			}
+		}
+		if len(r.Actions) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// PermissionsMarkdown is Permissions as a Markdown list, for the docs.
+func PermissionsMarkdown() string { return permissionsMarkdown(Permissions()) }
+
+// RunnerPermissionsMarkdown is RunnerPermissions as a Markdown list, for the docs.
+func RunnerPermissionsMarkdown() string { return permissionsMarkdown(RunnerPermissions()) }
+
+func permissionsMarkdown(ps []Permission) string {
+	var b strings.Builder
+	for _, p := range ps {
 		b.WriteString("- " + p.Resource + ": ")
 		for i, a := range p.Actions {
 			if i > 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,83 +114,74 @@ func recordingEnv(e *env, r *callRecorder) *env {
 	return &c
 }
 
-// TestIAMPermissionsMatchCalls runs migrations through every path (both
-// hand-offs, a stream the migration enables, a KEYS_ONLY stream, a non-empty
-// target with OverwriteTarget, a new checkpoint table, writes during the
-// backfill, Pending, Status, full verification at cutover, Forget) with SDK
-// clients that record each request's IAM action per resource, and compares
-// the union with Permissions both ways: an action the engine calls but the
-// docs do not list (a user's policy would deny it), or one listed that no run
-// calls, fails. (Removing an action from Permissions, or making the engine call
-// a new API, fails it.)
-func TestIAMPermissionsMatchCalls(t *testing.T) {
-	got := map[string]map[string]bool{}
-	run := func(name string, prepare func(e *env), mod func(*Config)) {
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, "us-east-1", "eu-west-1")
-			if prepare != nil {
-				prepare(e)
-			}
-			rec := newCallRecorder(e)
-			re := recordingEnv(e, rec)
-			seed(t, e.src, e.srcTable, 0, 300, 100)
-			m := re.newMigration(t, mod)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			must(t, m.Start(ctx))
-			w := startWriter(e.src, e.srcTable, 400, 100, nil)
-			must(t, m.Backfill(ctx))
-			waitWrites(t, w, 50)
-			w.stop(t)
-			for i := 0; i < 5; i++ { // deletes in the stream, whatever the writer drew
-				_, err := e.src.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &e.srcTable, Key: Item{"pk": sAV(fmt.Sprintf("k%07d", i))}})
-				must(t, err)
-			}
-			_, err := m.Pending(ctx)
-			must(t, err)
-			must(t, m.CatchUp(ctx))
-			_, err = m.Status(ctx)
-			must(t, err)
-			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
-			must(t, err)
-			if rep.Mismatched != 0 {
-				t.Fatalf("verification: %+v", rep)
-			}
-			must(t, m.Forget(ctx))
-			requireSame(t, e, Transform{}, "pk", nil)
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if len(rec.errs) > 0 {
-				t.Fatalf("unexpected calls: %v", rec.errs)
-			}
-			for res, acts := range rec.calls {
-				if got[res] == nil {
-					got[res] = map[string]bool{}
-				}
-				for a := range acts {
-					got[res][a] = true
-				}
-			}
-		})
-	}
-	run("replay into an empty target, stream enabled by the migration", nil, func(c *Config) { c.HandOff = HandOffReplay })
-	run("insert-if-absent, KEYS_ONLY stream, non-empty target overwritten", func(e *env) {
-		_, err := e.src.UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: &e.srcTable,
-			StreamSpecification: &types.StreamSpecification{StreamEnabled: ptr(true), StreamViewType: types.StreamViewTypeKeysOnly}})
-		must(t, err)
-		seed(t, e.dst, e.dstTable, 1000, 30, 10)
-	}, func(c *Config) { c.HandOff = HandOffInsertIfAbsent; c.OverwriteTarget = true })
-	// Version mode deletes conditionally, one DeleteItem per key (the writer deletes keys).
-	// The write limit makes the backfill last ~3 s while the writer writes, so
-	// the stream writes (and marks) items during the backfill, and the marks
-	// are removed after it.
-	run("version attribute", nil, func(c *Config) { c.VersionAttribute = "n"; c.MaxWriteUnits = 100 })
-	if t.Failed() {
-		return
-	}
+// iamPath is one way through a migration, each calling actions the others do not.
+type iamPath struct {
+	name    string
+	prepare func(t *testing.T, e *env)
+	mod     func(*Config)
+}
 
+// iamPaths are both hand-offs, a stream the migration enables, a KEYS_ONLY
+// stream, a non-empty target with OverwriteTarget and the version attribute.
+func iamPaths() []iamPath {
+	return []iamPath{
+		{"replay into an empty target, stream enabled by the migration", nil, func(c *Config) { c.HandOff = HandOffReplay }},
+		{"insert-if-absent, KEYS_ONLY stream, non-empty target overwritten", func(t *testing.T, e *env) {
+			_, err := e.src.UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: &e.srcTable,
+				StreamSpecification: &types.StreamSpecification{StreamEnabled: ptr(true), StreamViewType: types.StreamViewTypeKeysOnly}})
+			must(t, err)
+			seed(t, e.dst, e.dstTable, 1000, 30, 10)
+		}, func(c *Config) { c.HandOff = HandOffInsertIfAbsent; c.OverwriteTarget = true }},
+		// Version mode deletes conditionally, one DeleteItem per key (the writer
+		// deletes keys). The write limit makes the backfill last ~3 s while the
+		// writer writes, so the stream writes (and marks) items during the
+		// backfill, and the marks are removed after it.
+		{"version attribute", nil, func(c *Config) { c.VersionAttribute = "n"; c.MaxWriteUnits = 100 }},
+	}
+}
+
+// writeAndDelete runs a writer on e's source until it made 50 writes, then
+// deletes five keys, so that the stream holds puts, updates and deletes. Its
+// puts raise n above every seeded item's, as version mode expects of a source.
+func writeAndDelete(t *testing.T, e *env, during func()) {
+	t.Helper()
+	var version atomic.Int64
+	version.Store(1 << 40)
+	w := startWriter(e.src, e.srcTable, 400, 100, func(it Item) { it["n"] = nAV(version.Add(1)) })
+	if during != nil {
+		during()
+	}
+	waitWrites(t, w, 50)
+	w.stop(t)
+	for i := 0; i < 5; i++ { // deletes in the stream, whatever the writer drew
+		_, err := e.src.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: &e.srcTable, Key: Item{"pk": sAV(fmt.Sprintf("k%07d", i))}})
+		must(t, err)
+	}
+}
+
+// addCalls adds rec's calls to got, failing on calls to unknown tables.
+func addCalls(t *testing.T, got map[string]map[string]bool, rec *callRecorder) {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.errs) > 0 {
+		t.Fatalf("unexpected calls: %v", rec.errs)
+	}
+	for res, acts := range rec.calls {
+		if got[res] == nil {
+			got[res] = map[string]bool{}
+		}
+		for a := range acts {
+			got[res][a] = true
+		}
+	}
+}
+
+// requireCalls compares the declared permissions with the calls both ways.
+func requireCalls(t *testing.T, name string, ps []Permission, got map[string]map[string]bool) {
+	t.Helper()
 	declared := map[string][]string{}
-	for _, p := range Permissions() {
+	for _, p := range ps {
 		for _, a := range p.Actions {
 			declared[p.Resource] = append(declared[p.Resource], a.Name)
 		}
@@ -205,6 +197,110 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 		sort.Strings(called[res])
 	}
 	if !reflect.DeepEqual(declared, called) {
-		t.Errorf("Permissions() differs from the calls the engine makes\n declared: %v\n called:   %v", declared, called)
+		t.Errorf("%s differs from the calls made\n declared: %v\n called:   %v", name, declared, called)
+	}
+}
+
+// TestIAMPermissionsMatchCalls runs migrations through every path of iamPaths
+// (with writes during the backfill, Pending, Status, full verification at
+// cutover, Forget, and a new checkpoint table) with SDK clients that record
+// each request's IAM action per resource, and compares the union with
+// Permissions both ways: an action the engine calls but the docs do not list
+// (a user's policy would deny it), or one listed that no run calls, fails.
+// (Removing an action from Permissions, or making the engine call a new API,
+// fails it.)
+func TestIAMPermissionsMatchCalls(t *testing.T) {
+	got := map[string]map[string]bool{}
+	for _, p := range iamPaths() {
+		t.Run(p.name, func(t *testing.T) {
+			e := newEnv(t, "us-east-1", "eu-west-1")
+			if p.prepare != nil {
+				p.prepare(t, e)
+			}
+			rec := newCallRecorder(e)
+			re := recordingEnv(e, rec)
+			seed(t, e.src, e.srcTable, 0, 300, 100)
+			m := re.newMigration(t, p.mod)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			must(t, m.Start(ctx))
+			writeAndDelete(t, e, func() { must(t, m.Backfill(ctx)) })
+			_, err := m.Pending(ctx)
+			must(t, err)
+			must(t, m.CatchUp(ctx))
+			_, err = m.Status(ctx)
+			must(t, err)
+			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
+			must(t, err)
+			if rep.Mismatched != 0 {
+				t.Fatalf("verification: %+v", rep)
+			}
+			must(t, m.Forget(ctx))
+			requireSame(t, e, Transform{}, "pk", nil)
+			addCalls(t, got, rec)
+		})
+	}
+	if !t.Failed() {
+		requireCalls(t, "Permissions()", Permissions(), got)
+	}
+}
+
+// TestIAMRunnerPermissionsMatchCalls is TestIAMPermissionsMatchCalls for a sync
+// runner: the resource (unrecorded) starts each migration and later cuts it
+// over; in between a runner, built as ddbglobal-sync builds it (its settings
+// from the checkpoint table, its own clients, which record), does the backfill
+// and the sync while a writer runs, and stops by itself at the cutover. Its
+// calls must be RunnerPermissions exactly, the list the runner's IAM policies
+// in the examples and the fleet guide are checked against.
+func TestIAMRunnerPermissionsMatchCalls(t *testing.T) {
+	got := map[string]map[string]bool{}
+	for _, p := range iamPaths() {
+		t.Run(p.name, func(t *testing.T) {
+			e := newEnv(t, "us-east-1", "eu-west-1")
+			if p.prepare != nil {
+				p.prepare(t, e)
+			}
+			seed(t, e.src, e.srcTable, 0, 300, 100)
+			m := e.newMigration(t, p.mod)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			must(t, m.Start(ctx))
+
+			rec := newCallRecorder(e)
+			re := recordingEnv(e, rec)
+			cfg, err := LoadConfig(ctx, re.dst, e.ckTable, e.id)
+			must(t, err)
+			cfg.CheckpointClient = re.dst
+			cfg.Source.DynamoDB, cfg.Source.Streams, cfg.Target.DynamoDB = re.src, re.streams, re.dst
+			cfg.LeaseDuration, cfg.PollInterval, cfg.Logger = 3*time.Second, 100*time.Millisecond, testLogger()
+			runner, err := New(cfg)
+			must(t, err)
+			done := make(chan error, 1)
+			go func() { done <- runner.RunUntil(ctx, nil) }()
+
+			writeAndDelete(t, e, func() {
+				for {
+					st, err := m.Status(ctx)
+					must(t, err)
+					if st.Phase != PhaseBackfilling {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			})
+			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
+			if err != nil || rep.Mismatched != 0 {
+				requireSame(t, e, Transform{}, "pk", nil) // names the differing items
+				t.Fatalf("Cutover: %v (report %+v)", err, rep)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("the runner: %v", err)
+			}
+			requireSame(t, e, Transform{}, "pk", nil)
+			addCalls(t, got, rec)
+		})
+	}
+	if !t.Failed() {
+		requireCalls(t, "RunnerPermissions()", RunnerPermissions(), got)
 	}
 }

@@ -267,6 +267,7 @@ func TestAccLiveMigration_fleetOfRunners(t *testing.T) {
 						return fmt.Errorf("the Create took %s: it did not hand the backfill to the runners", took)
 					}
 					w = startWriter(t, f, 40)
+					backfillStarted := time.Now()
 					for _, name := range []string{"a", "b", "c"} {
 						runners = append(runners, startFleetRunner(t, bin, name, f, "-lease", "3s", "-parallelism", "2", "-log-format", "json"))
 					}
@@ -281,6 +282,8 @@ func TestAccLiveMigration_fleetOfRunners(t *testing.T) {
 					}
 					t.Logf("killed runner a mid-backfill after it copied %v items", a.itemsCopied())
 					pollUntil(t, max(8*time.Minute, time.Duration(items/40)*time.Second), "the backfill to end", func() bool { return f.status(t).Phase == migration.PhaseSyncing })
+					backfill := time.Since(backfillStarted)
+					t.Logf("the fleet backfilled %d items in %s (%.0f items/s, runner a killed in it)", items, backfill.Round(time.Millisecond), float64(items)/backfill.Seconds())
 					// b dies mid-sync, with the writer still writing.
 					applied := f.status(t).RecordsApplied
 					pollUntil(t, time.Minute, "records to be applied", func() bool { return f.status(t).RecordsApplied > applied+20 })

@@ -10,10 +10,11 @@ import (
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
-// The resource page lists the engine's IAM actions exactly (the engine's list is
+// The resource page and the live-migration guide list the engine's IAM actions exactly (the engine's list is
 // compared with the calls it makes by TestIAMPermissionsMatchCalls), and the plan's
 // summary names every action of it. Adding an action to migration.Permissions
-// without updating templates/resources/live_migration.md.tmpl fails this test.
+// without updating templates/resources/live_migration.md.tmpl and
+// templates/guides/migrating-a-live-table.md.tmpl fails this test.
 func TestIAMActionsDocumentedAndPlanned(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/resources/live_migration.md")
 	if err != nil {
@@ -21,6 +22,13 @@ func TestIAMActionsDocumentedAndPlanned(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), "## IAM permissions\n") || !strings.Contains(string(doc), migration.PermissionsMarkdown()) {
 		t.Errorf("docs/resources/live_migration.md does not list the actions of migration.Permissions; want:\n%s", migration.PermissionsMarkdown())
+	}
+	guide, err := os.ReadFile("../../docs/guides/migrating-a-live-table.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(guide), "## Permissions\n") || !strings.Contains(string(guide), migration.PermissionsMarkdown()) {
+		t.Errorf("docs/guides/migrating-a-live-table.md does not list the actions of migration.Permissions; want:\n%s", migration.PermissionsMarkdown())
 	}
 	m := withRates(0, 0)
 	m.Source = &tableSideModel{TableName: types.StringValue("orders"), Region: types.StringValue("us-east-1"), RoleARN: types.StringValue("arn:aws:iam::123456789012:role/reader")}

@@ -82,7 +82,8 @@ locals {
   target_arn        = "arn:${local.partition}:dynamodb:${var.target_table.region}:${local.account}:table/${var.target_table.name}"
   checkpoint_arn    = "arn:${local.partition}:dynamodb:${local.checkpoint_region}:${local.account}:table/${var.checkpoint_table.name}"
   roles_to_assume   = compact([var.source_table.role_arn, var.target_table.role_arn])
-  checkpoint_write  = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+  # Every way to write an item: the checkpoint table's resource policy denies them to all but Terraform and the runners.
+  checkpoint_writes = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
 }
 
 data "aws_iam_policy_document" "assume_ecs" {
@@ -101,11 +102,15 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.assume_ecs.json
 }
 
+# Exactly the actions a runner calls (listed in the guide "Running the sync
+# fleet"; a test keeps the two equal). Starting the migration (enabling the
+# stream, creating the checkpoint table, clearing the target), the cutover's
+# full verification and forgetting the migration are the Terraform role's.
 data "aws_iam_policy_document" "task" {
   # The checkpoint table: only this migration's entries (leading key = migration id).
   statement {
     sid       = "Checkpoints"
-    actions   = concat(["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"], local.checkpoint_write)
+    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [local.checkpoint_arn]
     condition {
       test     = "ForAllValues:StringEquals"
@@ -114,20 +119,29 @@ data "aws_iam_policy_document" "task" {
     }
   }
   # Read the source and its stream (same account; a role in another account
-  # needs these permissions there instead).
+  # needs these permissions there instead). BatchGetItem reads the items of a
+  # stream without new images (KEYS_ONLY, OLD_IMAGE).
   dynamic "statement" {
     for_each = var.source_table.role_arn == "" ? [1] : []
     content {
       sid       = "Source"
-      actions   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]
-      resources = [local.source_arn, "${local.source_arn}/stream/*"]
+      actions   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
+      resources = [local.source_arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.source_table.role_arn == "" ? [1] : []
+    content {
+      sid       = "SourceStream"
+      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+      resources = ["${local.source_arn}/stream/*"]
     }
   }
   dynamic "statement" {
     for_each = var.target_table.role_arn == "" ? [1] : []
     content {
       sid       = "Target"
-      actions   = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:Query"]
+      actions   = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
       resources = [local.target_arn]
     }
   }
@@ -156,7 +170,7 @@ data "aws_iam_policy_document" "checkpoint" {
   statement {
     sid       = "OnlyTerraformAndRunnersWrite"
     effect    = "Deny"
-    actions   = concat(local.checkpoint_write, ["dynamodb:DeleteTable", "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy"])
+    actions   = concat(local.checkpoint_writes, ["dynamodb:DeleteTable", "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy"])
     resources = [local.checkpoint_arn]
     principals {
       type        = "*"
