@@ -14,9 +14,10 @@ import (
 // then with three on a fresh pair of tables, and reports both rates in one run
 // (items/s from the capture to the end of the backfill). The runners run in
 // this process, each with its own clients and leases, as separate processes
-// would. DDBGLOBAL_BENCH_ITEMS sets the count (default 30,000).
+// would. DDBGLOBAL_BENCH_ITEMS sets the count (default 100,000, as for the
+// provider's apply benchmark).
 func BenchmarkFleetBackfill(b *testing.B) {
-	items := 30000
+	items := 100000
 	if v := os.Getenv("DDBGLOBAL_BENCH_ITEMS"); v != "" {
 		items, _ = strconv.Atoi(v)
 	}
