@@ -66,6 +66,11 @@ func TestBackfillResumesMidSegmentFromSavedKey(t *testing.T) {
 	first := &countingScans{DynamoDBAPI: e.src}
 	m1 := e.newMigration(t, cfg(first))
 	must(t, m1.Start(ctx))
+	// The segment is read as several Scan segments of about a page each, so
+	// the resume also crosses from one of them to the next.
+	if split := m1.scanSplit.Load(); split < 2 {
+		t.Fatalf("the ~4 MB segment is read as %d Scan segment(s), want several", split)
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m1.Backfill(runCtx) }()

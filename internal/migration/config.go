@@ -121,7 +121,7 @@ type Config struct {
 	CheckpointRegion string // recorded for the runner
 	CheckpointClient DynamoDBAPI
 
-	Segments int     // fingerprinted: total Scan segments; default 16
+	Segments int     // fingerprinted: backfill segments (leased and checkpointed), each read as Scan segments of about 1 MB; default 16
 	HandOff  HandOff // fingerprinted; default HandOffInsertIfAbsent
 	// ReplayWithin bounds the backfill estimate for which HandOffAuto chooses
 	// replay; default DefaultReplayWithin.

@@ -67,6 +67,7 @@ type Migration struct {
 	capturedAt atomic.Int64 // unix ms of the stream capture, from the state entry
 	swept      atomic.Bool  // tombstones swept after the backfill
 	switched   atomic.Bool  // a replay backfill switched to conditional writes (see switch.go)
+	scanSplit  atomic.Int64 // Scan segments per backfill segment, from the state entry (see scanSplitFor)
 	allAcked   atomic.Bool  // every segment acknowledged that switch
 	streamARN  atomic.Value // string
 
@@ -128,6 +129,9 @@ func (m *Migration) noteState(st Item) {
 	m.swept.Store(boolOf(st["swept"]))
 	m.switched.Store(intOf(st["switchedAt"]) > 0)
 	m.capturedAt.Store(intOf(st["capturedAt"]))
+	// Absent for a migration started before the split existed: its segments
+	// were scanned whole, and their checkpoints mean that.
+	m.scanSplit.Store(max(1, intOf(st["scanSplit"])))
 	m.streamARN.Store(sOf(st["streamArn"]))
 	if h := HandOff(sOf(st["handOff"])); h != "" {
 		m.handOff.Store(h)
@@ -287,6 +291,7 @@ func (m *Migration) Start(ctx context.Context) error {
 		"capturedAt":  nAV(now.UnixMilli()),
 		"listedAt":    nAV(now.UnixMilli()),
 		"estimate":    nAV(estimate),
+		"scanSplit":   nAV(scanSplitFor(size, m.cfg.Segments)),
 		"handOff":     sAV(string(handOff)),
 		"updatedAt":   nAV(now.UnixMilli()),
 	}); err != nil {
@@ -463,7 +468,7 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate, si
 				return arn, aws.ToInt64(t.ItemCount), aws.ToInt64(t.TableSizeBytes), nil
 			}
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 			return "", 0, 0, err
 		}
 	}

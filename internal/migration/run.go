@@ -96,6 +96,22 @@ func quitting(ctx context.Context) bool {
 	}
 }
 
+// sleepUnlessQuitting sleeps for d, or until the run that ctx belongs to is
+// stopping (nil) or ctx ends (its error).
+func sleepUnlessQuitting(ctx context.Context, d time.Duration) error {
+	q, _ := ctx.Value(quitKey{}).(chan struct{})
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-q:
+		return nil
+	case <-t.C:
+		return nil
+	}
+}
+
 // finishPages lets the workers write the pages in hand and checkpoint them,
 // then returns. Their writes stay fenced by their leases and bounded by ctx (the
 // caller's deadline); past a lease duration the pages are abandoned instead.

@@ -58,7 +58,7 @@ func (m *Migration) streamLoop(ctx context.Context, errc chan<- error) error {
 		if err := m.scheduleShards(ctx, &wg, errc, intOf(st["listedAt"])); err != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, shardListInterval); err != nil {
+		if err := sleepUnlessQuitting(ctx, shardListInterval); err != nil {
 			return err
 		}
 	}

@@ -422,3 +422,23 @@ func TestAdaptiveLimit(t *testing.T) {
 		t.Fatal("acquire beyond the bound did not wait")
 	}
 }
+
+func TestScanSplitFor(t *testing.T) {
+	for _, c := range []struct {
+		size     int64
+		segments int
+		want     int64
+	}{
+		{0, 16, 1},
+		{1 << 20, 16, 1},
+		{16 << 20, 16, 1},
+		{16<<20 + 1, 16, 2},
+		{100 << 20, 16, 7},
+		{1 << 40, 16, maxTotalSegments / 16}, // TotalSegments stays within what Scan accepts
+		{1 << 40, 1_000_000, 1},
+	} {
+		if got := scanSplitFor(c.size, c.segments); got != c.want {
+			t.Errorf("scanSplitFor(%d, %d) = %d, want %d", c.size, c.segments, got, c.want)
+		}
+	}
+}
