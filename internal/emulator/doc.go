@@ -58,8 +58,9 @@
 //   - AWS's harsher control-plane rules (strict.go, each citing its source): every
 //     table description carries WarmThroughput (ACTIVE); a customer managed key
 //     table's replica Create names a key in the replica's Region, an AWS owned key
-//     table's takes none, keys read back as ARNs, and a replica Update cannot change
-//     a key; right after a table or replica turns ACTIVE, PITR is refused with
+//     table's takes none, keys read back as ARNs, and a global table's keys change
+//     only through one ReplicaUpdates request naming a key for every Region, the
+//     local one included; right after a table or replica turns ACTIVE, PITR is refused with
 //     ContinuousBackupsUnavailableException, then ENABLING; a CREATING (or ARCHIVED)
 //     replica's Region answers DescribeTable only; deletion protection changes and
 //     ReplicaUpdates Update leave the table/replica UPDATING, and a second

@@ -182,9 +182,13 @@ func (s *Server) createTable(req *request) ([]byte, *apiError) {
 		SSESpecification *sseSpec        `json:"SSESpecification"`
 		Tags             []tag           `json:"Tags"`
 		WarmThroughput   *warmThroughput `json:"WarmThroughput"`
+		TableClass       string          `json:"TableClass"`
 	}
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return nil, serializationError(err)
+	}
+	if e := checkTableClass(in.TableClass); e != nil {
+		return nil, e
 	}
 	if in.WarmThroughput != nil {
 		s.mu.Lock()
@@ -205,7 +209,7 @@ func (s *Server) createTable(req *request) ([]byte, *apiError) {
 		return nil, aerr
 	}
 	s.mu.Lock()
-	m := &tableMeta{Tags: map[string]string{}, activeAt: time.Now(), Warm: in.WarmThroughput}
+	m := &tableMeta{Tags: map[string]string{}, activeAt: time.Now(), Warm: in.WarmThroughput, Class: in.TableClass}
 	s.meta[tableKey{req.region, in.TableName}] = m
 	if in.SSESpecification != nil && in.SSESpecification.Enabled {
 		m.SSE = normalizeSSE(in.SSESpecification)
@@ -234,7 +238,7 @@ func normalizeSSE(in *sseSpec) *sseSpec {
 func (s *Server) decorated(req *request, field string) ([]byte, *apiError) {
 	resp, aerr := s.forward(req)
 	if aerr != nil {
-		return nil, aerr
+		return nil, tableNotFoundAsAWS(req, aerr)
 	}
 	return s.decorate(req.region, resp, field), nil
 }
@@ -261,7 +265,11 @@ func (s *Server) decorate(region string, resp []byte, field string) []byte {
 func (s *Server) decorateLocked(region, name string, table map[string]json.RawMessage) {
 	meta := s.meta[tableKey{region, name}]
 	decorateWarmLocked(meta, table)
+	decorateOnDemandLocked(table)
 	defer decorateClassLocked(table)
+	if meta != nil && meta.Class != "" {
+		table["TableClassSummary"], _ = json.Marshal(map[string]string{"TableClass": meta.Class})
+	}
 	s.decorateRestoreLocked(region, name, table)
 	if meta != nil && time.Now().Before(meta.updatingUntil) {
 		table["TableStatus"], _ = json.Marshal(statusUpdating)

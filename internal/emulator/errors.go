@@ -114,3 +114,22 @@ func marshal(v any) ([]byte, *apiError) {
 	}
 	return b, nil
 }
+
+// tableNotFoundAsAWS gives a missing table's error AWS's message, "Requested
+// resource not found: Table: NAME not found", in place of DynamoDB Local's "Cannot
+// do operations on a non-existent table": hashicorp/aws's resourceTableDelete
+// (internal/service/dynamodb/table.go) treats DeleteTable's ResourceNotFoundException
+// as done only when it carries AWS's text, so a table deleted outside Terraform
+// (TestAccDynamoDBTable_disappears) would otherwise fail its destroy.
+func tableNotFoundAsAWS(req *request, e *apiError) *apiError {
+	if e == nil || e.Code != "ResourceNotFoundException" {
+		return e
+	}
+	var in struct {
+		TableName string `json:"TableName"`
+	}
+	if json.Unmarshal(req.body, &in) != nil || in.TableName == "" || strings.Contains(in.TableName, ":") {
+		return e
+	}
+	return tableNotFound(in.TableName)
+}

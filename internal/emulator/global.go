@@ -304,6 +304,52 @@ func (s *Server) updateTable(req *request) ([]byte, *apiError) {
 	return s.decorate(req.region, resp, "TableDescription"), nil
 }
 
+// keyChangeRuleLocked checks a change of a global table's KMS keys. A 2019.11.21
+// global table's customer managed keys change through ReplicaUpdates only ("Customer
+// Managed CMKs on Global Table Version 2019.11.21 replicas cannot be updated through
+// SSESpecification parameter and can only be updated through ReplicaUpdates
+// parameter", AWS's answer quoted in hashicorp/terraform-provider-aws issue #21726),
+// with one Update naming a key for every Region of the table, the local one included:
+// hashicorp/aws sends exactly that (table.go, resourceTableUpdate, "Using SSE update on
+// replicas", from PR #23153), and its TestAccDynamoDBTable_Replica_doubleAddCMK, run by
+// HashiCorp against AWS, moves a table and two replicas from the AWS managed key to
+// customer managed keys that way. A key update that leaves a Region out is refused
+// with AWS's "KMSMasterKeyId must be specified for each replica." (PR #29102: changing
+// one replica's key alone fails so; the replica is recreated instead). Each key must
+// exist, be enabled and be in its Region, and the table must already be encrypted
+// with a KMS key (as for a replica Create, replicaKeyRule).
+func (s *Server) keyChangeRuleLocked(g *group, local string, actions []replicaAction) *apiError {
+	keys := map[string]string{}
+	for _, a := range actions {
+		if a.Update != nil && a.Update.KMSMasterKeyID != "" {
+			keys[a.Update.RegionName] = a.Update.KMSMasterKeyID
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if g == nil || g.members[local] == nil {
+		return validation("Replica specified in the Replica Update or Replica Delete action of the request was not found.")
+	}
+	if m := s.meta[tableKey{local, g.name}]; m == nil || m.SSE == nil || m.SSE.SSEType != "KMS" {
+		return validation("One or more parameter values were invalid: KMSMasterKeyId can only be specified for a replica of a table encrypted with a KMS key")
+	}
+	for r, m := range g.members {
+		if m.status == statusCreationFailed {
+			continue
+		}
+		if keys[r] == "" {
+			return validation("One or more parameter values were invalid: KMSMasterKeyId must be specified for each replica.")
+		}
+	}
+	for r, k := range keys {
+		if _, e := s.kmsKeyUsableLocked(k, r); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
 func inProcess(name string) *apiError {
 	return resourceInUse("Attempt to change a resource which is still in use: Table %s is in the process of being updated.", name)
 }
@@ -336,7 +382,8 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		if a.Create != nil || a.Delete != nil {
 			createsDeletes++
 		}
-		if scopeOf(spec.RegionName, accountOfScope(req.region)) == req.region {
+		// The local Region takes part in a key change only (see keyChangeRule).
+		if scopeOf(spec.RegionName, accountOfScope(req.region)) == req.region && (a.Update == nil || a.Update.KMSMasterKeyID == "") {
 			return nil, validation("Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.")
 		}
 		if !regionPattern.MatchString(spec.RegionName) {
@@ -344,11 +391,6 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 		}
 		if a.Update != nil && !a.Update.changes() {
 			return nil, validation("One or more parameter values were invalid: a replica Update must change at least one setting of the replica in %s", spec.RegionName)
-		}
-		// A replica's key cannot be changed: the replica must be deleted and created
-		// again (shared/FACTS.md, AWS provider PR #29102).
-		if a.Update != nil && a.Update.KMSMasterKeyID != "" {
-			return nil, validation("One or more parameter values were invalid: KMSMasterKeyId of the replica in %s cannot be updated; delete the replica and create it again with the new key", spec.RegionName)
 		}
 	}
 	qualifyReplicaRegions(actions, req.region) // accounts.go: the caller's account's Regions
@@ -359,6 +401,11 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 	if aerr != nil {
 		return nil, aerr
 	}
+	s.mu.Lock()
+	src.TableClassSummary = &struct {
+		TableClass string `json:"TableClass"`
+	}{s.classLocked(req.region, name)} // DynamoDB Local ignores the class
+	s.mu.Unlock()
 
 	// Validate, then apply under one lock; creating the replica's table (a
 	// DynamoDB Local call) happens after the state says CREATING, so a second
@@ -434,6 +481,10 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 				return nil, errorf("LimitExceededException", http.StatusBadRequest, "Subscriber limit exceeded: too many replicas are being created or deleted simultaneously in this account (limit %d)", s.opts.MaxConcurrentReplicaOps)
 			}
 		}
+	}
+	if e := s.keyChangeRuleLocked(g, req.region, actions); e != nil {
+		s.mu.Unlock()
+		return nil, e
 	}
 	// A replica protected against deletion cannot be removed.
 	for _, a := range actions {
@@ -525,6 +576,10 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 			}
 			if a.Update.ProvisionedThroughputOverride != nil {
 				m.readOver = a.Update.ProvisionedThroughputOverride.ReadCapacityUnits
+			}
+			if a.Update.KMSMasterKeyID != "" {
+				m.kmsKey = s.kmsKeyARNLocked(a.Update.KMSMasterKeyID, m.region)
+				s.metaLocked(m.region, name).SSE = &sseSpec{Enabled: true, SSEType: "KMS", KMSMasterKeyID: m.kmsKey}
 			}
 		}
 	}

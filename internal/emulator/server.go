@@ -198,6 +198,9 @@ type tableMeta struct {
 	PITR bool
 	// Warm is the warm throughput asked for with CreateTable/UpdateTable (nil: the default).
 	Warm *warmThroughput
+	// Class is the table class asked for with CreateTable/UpdateTable ("": STANDARD);
+	// DynamoDB Local ignores TableClass.
+	Class string
 	// activeAt is when the table (or replica) turned ACTIVE: enabling PITR fails for a while after.
 	activeAt time.Time
 	// pitrSince is when PITR was enabled: it reports ENABLING for a while.

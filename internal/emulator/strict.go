@@ -199,6 +199,7 @@ func replicaKeyRule(src *sseSpec, key, region string) *apiError {
 //     (Delays.Settle), and another change within ~15 s is throttled
 //     (Delays.ToggleThrottle) (shared/FACTS.md, "Settings changes take time").
 //   - Warm throughput is kept by the front, up to the Region's table maximum.
+//   - The table class is kept by the front (DynamoDB Local ignores it).
 func (s *Server) settingsRules(req *request, name string, in map[string]json.RawMessage) *apiError {
 	_, protection := in["DeletionProtectionEnabled"]
 	warmRaw, warm := in["WarmThroughput"]
@@ -226,6 +227,18 @@ func (s *Server) settingsRules(req *request, name string, in map[string]json.Raw
 		}
 		m.Warm = &w
 		delete(in, "WarmThroughput")
+	}
+	if raw, ok := in["TableClass"]; ok {
+		// DynamoDB Local ignores the table class: the front keeps it.
+		var class string
+		if err := json.Unmarshal(raw, &class); err != nil {
+			return serializationError(err)
+		}
+		if e := checkTableClass(class); e != nil {
+			return e
+		}
+		m.Class = class
+		delete(in, "TableClass")
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func TestReplicaWarmThroughputAboveDestinationMaximum(t *testing.T) {
 }
 
 // Customer managed keys: each replica names a key in its own Region; keys read back
-// as ARNs; a replica's key cannot be updated; an AWS owned key table takes no key.
+// as ARNs; a replica's key does not change alone; an AWS owned key table takes no key.
 func TestReplicaCustomerManagedKeyRules(t *testing.T) {
 	ctx := fresh(t)
 	east := ddbIn("us-east-1")
@@ -114,9 +114,11 @@ func TestReplicaCustomerManagedKeyRules(t *testing.T) {
 	if got := aws.ToString(describe(t, ctx, ddbIn("eu-west-1"), "cmk").SSEDescription.KMSMasterKeyArn); got != want {
 		t.Fatalf("replica key in its Region = %q, want %q", got, want)
 	}
+	// One replica's key alone cannot change: a key change names every Region's key.
+	west2 := createKey(t, ctx, "eu-west-1")
 	err := replicaUpdate(ctx, east, "cmk", types.ReplicationGroupUpdate{Update: &types.UpdateReplicationGroupMemberAction{
-		RegionName: aws.String("eu-west-1"), KMSMasterKeyId: aws.String("3333-west")}})
-	wantCode(t, err, "ValidationException", "cannot be updated")
+		RegionName: aws.String("eu-west-1"), KMSMasterKeyId: west2.Arn}})
+	wantCode(t, err, "ValidationException", "KMSMasterKeyId must be specified for each replica")
 
 	createTable(t, ctx, east, "owned", false)
 	wantCode(t, replicaUpdate(ctx, east, "owned", createIn("eu-west-1", "2222-west")), "ValidationException", "KMSMasterKeyId")

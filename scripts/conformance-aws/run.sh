@@ -52,13 +52,16 @@ pattern="${RUN:-$("$work/awsconformance" -list "$LIST" -names)}"
 cfg="$work/terraformrc"
 : >"$cfg"
 set +e
+# The Regions are the suite's own defaults (internal/acctest: Region us-west-2,
+# AlternateRegion us-east-1, ThirdRegion us-east-2), the ones HashiCorp runs it with:
+# some tests read replica[0] and replica[1] of a set, whose order follows the Regions.
 (
   cd "$SRC/internal/service/dynamodb"
   env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
     TF_ACC=1 CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE="$cfg" TF_ACC_TERRAFORM_PATH="$TF" \
     TF_LOG="${TF_LOG:-}" \
     AWS_ACCESS_KEY_ID=AKIDCONFORMANCE AWS_SECRET_ACCESS_KEY=conformance \
-    AWS_DEFAULT_REGION=us-east-1 AWS_ALTERNATE_REGION=us-west-2 AWS_THIRD_REGION=us-east-2 \
+    AWS_DEFAULT_REGION=us-west-2 AWS_ALTERNATE_REGION=us-east-1 AWS_THIRD_REGION=us-east-2 \
     AWS_EC2_METADATA_DISABLED=true \
     AWS_ENDPOINT_URL="$endpoint" AWS_ENDPOINT_URL_DYNAMODB="$endpoint" AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$endpoint" \
     AWS_ENDPOINT_URL_STS="$endpoint" AWS_ENDPOINT_URL_KMS="$endpoint" \
