@@ -56,12 +56,18 @@ func TestKilledWorkersResume(t *testing.T) {
 	ctx := context.Background()
 	must(t, m.Start(ctx))
 	syncFrom := int64(-1) // records applied when the sync phase was first seen
+	earlyDone := -1       // segments done at the first kill
 	points := []struct {
 		name string
 		cond func(Status) bool
 	}{
 		{"early in the backfill", func(s Status) bool { return s.ItemsCopied >= 800 }},
-		{"late in the backfill", func(s Status) bool { return s.ItemsCopied >= 3500 }},
+		// A page holds a whole segment here (750 items of 300 bytes), so the
+		// items copied move a segment at a time, and segments that resume
+		// together end together: "late" is when more segments are done than at
+		// the first kill, while some are still to do (a count of items could
+		// jump past the last segment at once).
+		{"late in the backfill", func(s Status) bool { return s.SegmentsDone > earlyDone && s.SegmentsDone < s.Segments }},
 		// Records applied by this worker in sync, after the backfill: the records
 		// applied during the backfill already exceed 300 when it ends.
 		{"during sync", func(s Status) bool {
@@ -81,6 +87,9 @@ func TestKilledWorkersResume(t *testing.T) {
 		must(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
 		t.Logf("killed worker %s: copied %d, segments done %d/%d, records applied %d", p.name, st.ItemsCopied, st.SegmentsDone, st.Segments, st.RecordsApplied)
+		if earlyDone < 0 {
+			earlyDone = st.SegmentsDone
+		}
 		// The kill landed where it was meant to: mid-backfill, or in sync after the
 		// worker applied records of its own. Catches: a "during sync" kill that
 		// lands as the backfill ends (the condition RecordsApplied >= 300 alone).
