@@ -374,10 +374,7 @@ func (m *Migration) removeTombstones(ctx context.Context) error {
 				}
 				for _, it := range out.Items {
 					_, tomb := it[TombstoneAttribute]
-					k := make(Item, len(m.dstKey))
-					for _, n := range m.dstKey {
-						k[n] = it[n]
-					}
+					k := project(it, m.dstKey)
 					if !tomb {
 						if err := m.unmark(gctx, k); err != nil {
 							return err

@@ -145,7 +145,11 @@ func (r *liveMigrationResource) checkRestoreTables(ctx context.Context, plan liv
 	// CheckTarget accepts a target this migration restored (it has started), and
 	// fails on any other existing one, with ErrTargetExists or because the
 	// existing table's key does not match.
-	if err := m.CheckTarget(ctx); err != nil && (findErr == nil || errors.Is(err, migration.ErrTargetExists)) {
+	err = m.CheckTarget(ctx)
+	if errors.Is(err, migration.ErrReplayOutlasted) {
+		return nil, refuse(path.Root("backfill"), "%s", err)
+	}
+	if err != nil && (findErr == nil || errors.Is(err, migration.ErrTargetExists)) {
 		return nil, refuse(path.Root("target").AtName("table_name"), "backfill by restore: table %s already exists in %s, "+
 			"and a restore creates its target table (DynamoDB refuses to restore onto an existing table). Choose a new "+
 			"target.table_name, delete that table, or use backfill.method = \"scan\" to copy into it.",
