@@ -585,20 +585,7 @@ func (s *Server) replicaUpdates(req *request, name string, in map[string]json.Ra
 	}
 	s.mu.Unlock()
 
-	if src.streamViewType() == "" {
-		if e := s.ddb(req.ctx, req.region, "UpdateTable", map[string]any{"TableName": name,
-			"StreamSpecification": map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}, nil); e != nil {
-			s.logf("enabling the stream of %s in %s: %v", name, req.region, e)
-		}
-	}
-	for _, m := range creates {
-		if e := s.createReplicaTable(req, src, m); e != nil {
-			s.mu.Lock()
-			m.status, m.statusDesc = statusCreationFailed, "creating the replica table failed: "+e.Message
-			s.replicaOps--
-			s.mu.Unlock()
-		}
-	}
+	s.createReplicas(req, src, name, creates)
 	if newGroupStarted {
 		s.startReplicator(req.ctx, g, req.region)
 	}
@@ -623,6 +610,26 @@ func (s *Server) writeAutoScaledLocked(region string, t *tableDesc) bool {
 		}
 	}
 	return true
+}
+
+// createReplicas enables the source table's stream if it has none (replication
+// reads it) and creates each new replica's table; a replica whose table cannot be
+// created is CREATION_FAILED. Called without s.mu held.
+func (s *Server) createReplicas(req *request, src *tableDesc, name string, creates []*member) {
+	if src.streamViewType() == "" {
+		if e := s.ddb(req.ctx, req.region, "UpdateTable", map[string]any{"TableName": name,
+			"StreamSpecification": map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}, nil); e != nil {
+			s.logf("enabling the stream of %s in %s: %v", name, req.region, e)
+		}
+	}
+	for _, m := range creates {
+		if e := s.createReplicaTable(req, src, m); e != nil {
+			s.mu.Lock()
+			m.status, m.statusDesc = statusCreationFailed, "creating the replica table failed: "+e.Message
+			s.replicaOps--
+			s.mu.Unlock()
+		}
+	}
 }
 
 // createReplicaTable creates the replica's table in its Region with the source's

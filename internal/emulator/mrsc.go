@@ -222,20 +222,7 @@ func (s *Server) createStrong(req *request, name string, in map[string]json.RawM
 	s.groupCount.Store(int32(len(s.groups)))
 	s.mu.Unlock()
 
-	if src.streamViewType() == "" {
-		if e := s.ddb(req.ctx, req.region, "UpdateTable", map[string]any{"TableName": name,
-			"StreamSpecification": map[string]any{"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}, nil); e != nil {
-			s.logf("enabling the stream of %s in %s: %v", name, req.region, e)
-		}
-	}
-	for _, m := range creates {
-		if e := s.createReplicaTable(req, src, m); e != nil {
-			s.mu.Lock()
-			m.status, m.statusDesc = statusCreationFailed, "creating the replica table failed: "+e.Message
-			s.replicaOps--
-			s.mu.Unlock()
-		}
-	}
+	s.createReplicas(req, src, name, creates)
 	s.startReplicator(req.ctx, g, req.region)
 	return s.describeAsUpdate(req, in["TableName"])
 }
