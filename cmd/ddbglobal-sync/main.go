@@ -50,6 +50,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/awsclient"
 	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/migration"
 )
 
@@ -200,6 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("loading AWS configuration", "error", err.Error())
 		return exitFailed
 	}
+	base.HTTPClient = awsclient.KeepConnections(base.HTTPClient)
 	ck := ddbFor(base, *region, "", *endpoint)
 	cfg, err := migration.LoadConfig(ctx, ck, *table, *id)
 	if err != nil {

@@ -10,11 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,6 +30,13 @@ import (
 // DefaultMaxRetries is the number of attempts an SDK call makes before giving up, when
 // the configuration does not say.
 const DefaultMaxRetries = 25
+
+// MaxIdleConnsPerHost is how many idle connections a client keeps per endpoint:
+// more than a migration ever has in flight to one (up to 32 × its write
+// concurrency of single-item writes, 512 by default, plus its scans and
+// batches), so that a steady load reuses its connections as requests finish
+// instead of opening (on AWS, TLS-handshaking) new ones. The SDK keeps 10.
+const MaxIdleConnsPerHost = 1024
 
 // maxBackoff caps the delay between two attempts of one SDK call.
 const maxBackoff = 20 * time.Second
@@ -145,7 +154,25 @@ func New(ctx context.Context, c Config) (*Client, error) {
 	if cfg.Region == "" {
 		return nil, errors.New(`no Region: set "region" in the provider block, or AWS_REGION, or a region in the shared config profile`)
 	}
+	cfg.HTTPClient = KeepConnections(cfg.HTTPClient)
 	return newClient(cfg, c.Endpoints), nil
+}
+
+// KeepConnections returns c (nil: the SDK's default client) keeping up to
+// MaxIdleConnsPerHost idle connections per endpoint. A client the SDK did not
+// build is returned as it is.
+func KeepConnections(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
+	bc, ok := c.(*awshttp.BuildableClient)
+	if !ok {
+		return c
+	}
+	return bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 0 // no limit across endpoints
+		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	})
 }
 
 func newClient(cfg aws.Config, endpoints Endpoints) *Client {

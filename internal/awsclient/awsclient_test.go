@@ -2,6 +2,7 @@ package awsclient
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -117,5 +119,58 @@ func TestRetriesDoNotRunOutOfQuota(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a call failed after %d server errors in all: %v", failures.Load(), err)
 		}
+	}
+}
+
+// A migration keeps hundreds of requests in flight to one endpoint. Each wave of
+// them must reuse the connections of the last one: with the SDK's default of 10
+// idle connections per host, every wave after the first opened (on AWS: TLS
+// handshook) about 54 of its 64 connections again.
+func TestClientsReuseConnectionsUnderConcurrency(t *testing.T) {
+	const inFlight, waves = 64, 3
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // long enough for the whole wave to be in flight at once
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = w.Write([]byte(`{"TableNames":[]}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := testConfig()
+	c.Endpoints.DynamoDB = srv.URL
+	client, err := New(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for wave := 0; wave < waves; wave++ {
+		var wg sync.WaitGroup
+		errs := make(chan error, inFlight)
+		for i := 0; i < inFlight; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := client.DynamoDB("").ListTables(context.Background(), &dynamodb.ListTablesInput{})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := opened.Load(); n > inFlight {
+		t.Fatalf("%d waves of %d concurrent requests opened %d connections, want at most %d (one per request in flight)", waves, inFlight, n, inFlight)
+	}
+	// The runner's clients start from the SDK's default (nil) client.
+	if bc, ok := KeepConnections(nil).(*awshttp.BuildableClient); !ok || bc.GetTransport().MaxIdleConnsPerHost != MaxIdleConnsPerHost {
+		t.Fatalf("KeepConnections(nil) = %T, want a client keeping %d idle connections per host", KeepConnections(nil), MaxIdleConnsPerHost)
 	}
 }

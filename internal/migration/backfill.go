@@ -155,16 +155,29 @@ func (m *Migration) copySegments(ctx context.Context) error {
 // any other.
 const scanSegmentBytes = 1 << 20
 
+// scanSegmentItems is about how many items one Scan segment should hold. A
+// page of small items holds more of them than a page of large ones, and what the
+// engine holds in memory grows with the items in hand (a decoded item takes
+// several times its size), so a segment is sized by both: memory stays flat
+// whatever the item size.
+const scanSegmentItems = 1000
+
+// scanPageItems caps each Scan page (Limit), for when the item count the split
+// was made from is stale (DynamoDB updates it about every six hours).
+const scanPageItems = 2 * scanSegmentItems
+
 // maxTotalSegments is the largest TotalSegments a Scan accepts.
 const maxTotalSegments = 1_000_000
 
 // scanSplitFor is how many Scan segments each backfill segment is read as, one
-// after the other, so that each holds about scanSegmentBytes of a source of
-// sizeBytes. Backfill segments stay the unit of leases and checkpoints; the
-// split is fixed at the start of a migration (the state entry records it),
-// since a checkpoint's position means something only within its Scan segment.
-func scanSplitFor(sizeBytes int64, segments int) int64 {
-	split := (sizeBytes + int64(segments)*scanSegmentBytes - 1) / (int64(segments) * scanSegmentBytes)
+// after the other, so that each holds about scanSegmentBytes and at most about
+// scanSegmentItems of a source of sizeBytes and items. Backfill segments stay the
+// unit of leases and checkpoints; the split is fixed at the start of a migration
+// (the state entry records it), since a checkpoint's position means something
+// only within its Scan segment.
+func scanSplitFor(sizeBytes, items int64, segments int) int64 {
+	per := int64(segments)
+	split := max((sizeBytes+per*scanSegmentBytes-1)/(per*scanSegmentBytes), (items+per*scanSegmentItems-1)/(per*scanSegmentItems))
 	return max(1, min(split, int64(maxTotalSegments/segments)))
 }
 
@@ -177,9 +190,10 @@ type scanPage struct {
 // copySegment scans one segment from its checkpoint and writes every page,
 // checkpointing the page's LastEvaluatedKey only after all its items are
 // written. The next page is read while the current one is written: two pages
-// (≤ 2 MB) per segment in memory at most. Segment n is read as Scan segments
-// n*split .. n*split+split-1 of Segments*split, in order; the checkpoint holds
-// the Scan segment in progress ("sub") and the position in it ("lastKey").
+// (each ≤ 1 MB and ≤ scanPageItems items) per segment in memory at most.
+// Segment n is read as Scan segments n*split .. n*split+split-1 of
+// Segments*split, in order; the checkpoint holds the Scan segment in progress
+// ("sub") and the position in it ("lastKey").
 func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 	ctx := l.ctx
 	start := mAV(ck["lastKey"])
@@ -205,7 +219,8 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 					TotalSegments:          aws.Int32(int32(int64(m.cfg.Segments) * split)),
 					ConsistentRead:         aws.Bool(true),
 					ExclusiveStartKey:      start,
-					ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+					Limit:                  aws.Int32(scanPageItems),
+					ReturnConsumedCapacity: m.readCapacity(),
 				}, noSDKRetry)
 			})
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 type countingScans struct {
 	DynamoDBAPI
 	pages, items atomic.Int64
+	mostItems    atomic.Int64 // the largest page's item count
 	mu           sync.Mutex
 	units        float64 // ConsumedCapacity.CapacityUnits of every page
 	maxPage      float64 // the largest page's units
@@ -27,6 +28,11 @@ func (c *countingScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...f
 	if err == nil {
 		c.pages.Add(1)
 		c.items.Add(int64(len(out.Items)))
+		for n := int64(len(out.Items)); ; {
+			if most := c.mostItems.Load(); n <= most || c.mostItems.CompareAndSwap(most, n) {
+				break
+			}
+		}
 		if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
 			c.mu.Lock()
 			u := *out.ConsumedCapacity.CapacityUnits
@@ -103,6 +109,38 @@ func TestBackfillResumesMidSegmentFromSavedKey(t *testing.T) {
 	must(t, err)
 	if st.ItemsCopied != items || st.SegmentsDone != 1 {
 		t.Fatalf("status after the resumed backfill: %+v", st)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
+
+// Small items do not swell the engine's memory: a page holds at most
+// scanPageItems items whatever their size (a decoded item takes several times
+// its size), and the split reads the source as Scan segments of about
+// scanSegmentItems, so that each still fits in one page. 5,000 items of about
+// 50 bytes fit in one 1 MB page.
+//
+// Catches: the split made from the table size alone (in Start,
+// scanSplitFor's items argument ignored), or the page Limit dropped.
+func TestBackfillPagesHoldBoundedItems(t *testing.T) {
+	const items = 5000
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, items, 20)
+	scans := &countingScans{DynamoDBAPI: e.src}
+	m := e.newMigration(t, func(c *Config) {
+		c.HandOff = HandOffReplay
+		c.Segments, c.Parallelism = 1, 1
+		c.Source.DynamoDB = scans
+		c.CheckpointClient = e.dst
+	})
+	ctx := context.Background()
+	must(t, m.Start(ctx))
+	if split := m.scanSplit.Load(); split < items/scanSegmentItems {
+		t.Errorf("5,000 small items are read as %d Scan segment(s), want at least %d", split, items/scanSegmentItems)
+	}
+	must(t, m.Backfill(ctx))
+	t.Logf("%d items in %d pages, at most %d in one", scans.items.Load(), scans.pages.Load(), scans.mostItems.Load())
+	if most := scans.mostItems.Load(); most > scanPageItems {
+		t.Errorf("a Scan page held %d items, want at most %d", most, scanPageItems)
 	}
 	requireSame(t, e, Transform{}, "pk", nil)
 }

@@ -291,7 +291,7 @@ func (m *Migration) Start(ctx context.Context) error {
 		"capturedAt":  nAV(now.UnixMilli()),
 		"listedAt":    nAV(now.UnixMilli()),
 		"estimate":    nAV(estimate),
-		"scanSplit":   nAV(scanSplitFor(size, m.cfg.Segments)),
+		"scanSplit":   nAV(scanSplitFor(size, estimate, m.cfg.Segments)),
 		"handOff":     sAV(string(handOff)),
 		"updatedAt":   nAV(now.UnixMilli()),
 	}); err != nil {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // rateLimiter is a token bucket measured in capacity units per second. Callers
@@ -105,6 +107,15 @@ func (r *rateLimiter) Charge(units float64) {
 	r.refill()
 	r.tokens -= units
 	r.mu.Unlock()
+}
+
+// capacity is what a request charged to r asks DynamoDB to report: the total
+// when r limits anything, none otherwise.
+func (r *rateLimiter) capacity() types.ReturnConsumedCapacity {
+	if r.rate > 0 {
+		return types.ReturnConsumedCapacityTotal
+	}
+	return types.ReturnConsumedCapacityNone
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -19,7 +19,8 @@ import (
 )
 
 // writeCounter is a target client that sums the write capacity DynamoDB reports as
-// consumed (ConsumedCapacity, which the engine requests on every write).
+// consumed: it asks for ConsumedCapacity on every write (the engine asks only
+// when a write limit is set).
 type writeCounter struct {
 	*dynamodb.Client
 	mu    sync.Mutex
@@ -39,6 +40,7 @@ func (c *writeCounter) total() float64 {
 }
 
 func (c *writeCounter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 	out, err := c.Client.BatchWriteItem(ctx, in, opts...)
 	if err == nil {
 		c.add(out.ConsumedCapacity...)
@@ -47,6 +49,7 @@ func (c *writeCounter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWri
 }
 
 func (c *writeCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 	out, err := c.Client.PutItem(ctx, in, opts...)
 	if err == nil && out.ConsumedCapacity != nil {
 		c.add(*out.ConsumedCapacity)
@@ -55,6 +58,7 @@ func (c *writeCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o
 }
 
 func (c *writeCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 	out, err := c.Client.UpdateItem(ctx, in, opts...)
 	if err == nil && out.ConsumedCapacity != nil {
 		c.add(*out.ConsumedCapacity)
@@ -63,6 +67,7 @@ func (c *writeCounter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemIn
 }
 
 func (c *writeCounter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 	out, err := c.Client.DeleteItem(ctx, in, opts...)
 	if err == nil && out.ConsumedCapacity != nil {
 		c.add(*out.ConsumedCapacity)

@@ -114,8 +114,15 @@ func TestRateLimiter(t *testing.T) {
 	if el := clk.now.Sub(before); el < 2900*time.Millisecond {
 		t.Fatalf("debt of 300 units repaid in %s, want ≥3s", el)
 	}
-	// Unlimited never waits.
+	// A limited request asks DynamoDB what it consumed, to be charged with it.
+	if got := r.capacity(); got != types.ReturnConsumedCapacityTotal {
+		t.Errorf("a limiter of 100 units/s asks for ReturnConsumedCapacity %q, want TOTAL", got)
+	}
+	// Unlimited never waits, and asks for nothing.
 	u := newRateLimiter(0)
+	if got := u.capacity(); got != types.ReturnConsumedCapacityNone {
+		t.Errorf("an unlimited limiter asks for ReturnConsumedCapacity %q, want NONE", got)
+	}
 	u.sleep = func(context.Context, time.Duration) error { t.Fatal("unlimited limiter slept"); return nil }
 	u.Charge(1e9)
 	if err := u.Wait(ctx); err != nil {
@@ -425,20 +432,25 @@ func TestAdaptiveLimit(t *testing.T) {
 
 func TestScanSplitFor(t *testing.T) {
 	for _, c := range []struct {
-		size     int64
-		segments int
-		want     int64
+		size, items int64
+		segments    int
+		want        int64
 	}{
-		{0, 16, 1},
-		{1 << 20, 16, 1},
-		{16 << 20, 16, 1},
-		{16<<20 + 1, 16, 2},
-		{100 << 20, 16, 7},
-		{1 << 40, 16, maxTotalSegments / 16}, // TotalSegments stays within what Scan accepts
-		{1 << 40, 1_000_000, 1},
+		{0, 0, 16, 1},
+		{1 << 20, 1000, 16, 1},
+		{16 << 20, 16_000, 16, 1},
+		{16<<20 + 1, 16_000, 16, 2},
+		{100 << 20, 100_000, 16, 7},
+		// Small items: the item count decides (400,000 items of 500 bytes:
+		// 25 Scan segments of 1,000 items per backfill segment, not 12 of 2,000).
+		{200_000_000, 400_000, 16, 25},
+		{0, 16_001, 16, 2},
+		{1 << 40, 0, 16, maxTotalSegments / 16}, // TotalSegments stays within what Scan accepts
+		{0, 1 << 40, 16, maxTotalSegments / 16},
+		{1 << 40, 1 << 40, 1_000_000, 1},
 	} {
-		if got := scanSplitFor(c.size, c.segments); got != c.want {
-			t.Errorf("scanSplitFor(%d, %d) = %d, want %d", c.size, c.segments, got, c.want)
+		if got := scanSplitFor(c.size, c.items, c.segments); got != c.want {
+			t.Errorf("scanSplitFor(%d, %d, %d) = %d, want %d", c.size, c.items, c.segments, got, c.want)
 		}
 	}
 }

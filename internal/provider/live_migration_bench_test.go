@@ -34,7 +34,7 @@ const benchRawWriters = 8
 //
 //   - raw-items/s: the write ceiling, DDBGLOBAL_BENCH_ITEMS items written by 8
 //     concurrent BatchWriteItem writers into a scratch table in the target Region,
-//     measured just before the apply in the same run;
+//     measured twice just before the apply in the same run, the higher rate kept;
 //   - apply-items/s and apply-%-of-raw: the items over the whole apply's wall time
 //     (Terraform's start, refresh, plan, capture, backfill, catch-up);
 //   - provider-peak-rss-MB: the provider process's peak RSS (VmHWM).
@@ -65,18 +65,30 @@ func BenchmarkLiveMigrationApply(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		source, target := acctest.RandomName("bench-mig-src"), acctest.RandomName("bench-mig-dst")
-		checkpoint, scratch := acctest.RandomName("bench-mig-ckpt"), acctest.RandomName("bench-mig-raw")
+		checkpoint := acctest.RandomName("bench-mig-ckpt")
 		acctest.CreateTable(b, acctest.TableSpec{Name: source, Region: srcRegion, HashKey: "pk"})
 		acctest.CreateTable(b, acctest.TableSpec{Name: target, Region: dstRegion, HashKey: "pk"})
 		benchWrite(b, src, source, n, size)
-
-		// The ceiling, on the database state the apply starts from.
-		acctest.CreateTable(b, acctest.TableSpec{Name: scratch, Region: dstRegion, HashKey: "pk"})
-		start := time.Now()
-		benchWrite(b, dst, scratch, n, size)
-		raw := float64(n) / time.Since(start).Seconds()
-		if _, err := dst.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(scratch)}); err != nil {
-			b.Fatal(err)
+		// DynamoDB Local's JVM compiles its request paths while it serves them:
+		// for the first 200,000 or so item writes much of its CPU goes to the
+		// compiler, and a write costs it up to twice what it costs once
+		// compiled (measured on the emulator). DynamoDB has no such warm-up, so
+		// both timed phases run on a warm JVM: the source is read once as the
+		// apply will read it, and the ceiling is measured twice, keeping the
+		// higher rate (the stricter ceiling for the ratio).
+		if got := len(scanByKey(b, src, source)); got != n {
+			b.Fatalf("the source holds %d items, want %d", got, n)
+		}
+		raw := 0.0
+		for range 2 {
+			scratch := acctest.RandomName("bench-mig-raw")
+			acctest.CreateTable(b, acctest.TableSpec{Name: scratch, Region: dstRegion, HashKey: "pk"})
+			start := time.Now()
+			benchWrite(b, dst, scratch, n, size)
+			raw = max(raw, float64(n)/time.Since(start).Seconds())
+			if _, err := dst.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(scratch)}); err != nil {
+				b.Fatal(err)
+			}
 		}
 
 		dir := filepath.Join(work, source)
@@ -106,7 +118,7 @@ resource "ddbglobal_live_migration" "m" {
 		var out bytes.Buffer
 		apply.Stdout, apply.Stderr = &out, &out
 		peak := watchProcessRSS(bin)
-		start = time.Now()
+		start := time.Now()
 		err := apply.Run()
 		elapsed := time.Since(start)
 		rssMB := peak.end()
