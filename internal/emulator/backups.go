@@ -95,7 +95,7 @@ func (b *backup) status(now time.Time) string {
 }
 
 type restoreInfo struct {
-	created     float64 // the restored table's CreationDateTime, to tell it from a later table of that name
+	created     float64 // the restored table's CreationDateTime, to tell it from a later table of that name; 0 while it is being created
 	doneAt      time.Time
 	loaded      bool
 	summary     map[string]any
@@ -632,10 +632,29 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 	if _, e := s.describeRaw(req.ctx, req.region, o.TargetTableName); e == nil {
 		return nil, tableAlreadyExists(o.TargetTableName)
 	}
+	// The restore is registered before DynamoDB Local creates the table, which
+	// it shows ACTIVE at once: a describe in between must see it CREATING, as
+	// DynamoDB shows a table until its restore completes.
+	key := tableKey{req.region, o.TargetTableName}
+	bk := s.bk
+	s.mu.Lock()
+	info := &restoreInfo{doneAt: time.Now().Add(s.delays.Restore), summary: summary}
+	s.mu.Unlock()
+	bk.mu.Lock()
+	bk.restores[key] = info
+	bk.mu.Unlock()
+	bk.armed.Store(true)
+	bk.restoring.Add(1)
 	var created struct {
 		TableDescription map[string]json.RawMessage `json:"TableDescription"`
 	}
 	if e := s.ddb(req.ctx, req.region, "CreateTable", create, &created); e != nil {
+		bk.mu.Lock()
+		if bk.restores[key] == info {
+			delete(bk.restores, key)
+		}
+		bk.mu.Unlock()
+		bk.restoring.Add(-1)
 		if e.Code == "ResourceInUseException" {
 			return nil, tableAlreadyExists(o.TargetTableName)
 		}
@@ -659,17 +678,12 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 		}
 	}
 	m.SSE = sse
-	s.meta[tableKey{req.region, o.TargetTableName}] = m
-	delay := s.delays.Restore
+	s.meta[key] = m
 	gen := s.generation
 	s.mu.Unlock()
-	info := &restoreInfo{created: createdAt, doneAt: now.Add(delay), summary: summary}
-	bk := s.bk
 	bk.mu.Lock()
-	bk.restores[tableKey{req.region, o.TargetTableName}] = info
+	info.created = createdAt
 	bk.mu.Unlock()
-	bk.armed.Store(true)
-	bk.restoring.Add(1)
 	s.backgroundWG.Add(1)
 	go func() {
 		defer s.backgroundWG.Done()
@@ -841,7 +855,7 @@ func (s *Server) decorateRestoreLocked(region, name string, table map[string]jso
 		return
 	}
 	var created float64
-	if json.Unmarshal(table["CreationDateTime"], &created) == nil && math.Abs(created-r.created) > 0.001 {
+	if json.Unmarshal(table["CreationDateTime"], &created) == nil && r.created != 0 && math.Abs(created-r.created) > 0.001 {
 		return // another table of that name, created since
 	}
 	summary := make(map[string]any, len(r.summary))

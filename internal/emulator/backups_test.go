@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,4 +221,66 @@ func TestBackupRestoreListDelete(t *testing.T) {
 	}
 	_, err = east.DescribeBackup(ctx, &dynamodb.DescribeBackupInput{BackupArn: &arn})
 	wantCode(t, err, "BackupNotFoundException", "")
+}
+
+// From the moment a restore creates its table, the table is CREATING: a
+// DescribeTable racing the RestoreTableFromBackup call never sees it ACTIVE
+// before the restore's delay has passed (DynamoDB shows a restoring table as
+// CREATING until the restore completes; API reference, RestoreTableFromBackup).
+// Catches: the restore registered only after DynamoDB Local created the table,
+// when a describe in between saw DynamoDB Local's own ACTIVE (a restore-resume
+// test of the migration engine failed on it under load).
+func TestRestoredTableIsNeverActiveEarly(t *testing.T) {
+	ctx := fresh(t)
+	srv.SetDelays(emulator.Delays{Backup: 50 * time.Millisecond, Restore: 5 * time.Second})
+	east := ddbIn("us-east-1")
+	createTable(t, ctx, east, "race-src", true)
+	putItem(t, ctx, east, "race-src", map[string]types.AttributeValue{"pk": s("a"), "sk": s("1")})
+	out, err := east.CreateBackup(ctx, &dynamodb.CreateBackupInput{TableName: aws.String("race-src"), BackupName: aws.String("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.BackupDetails.BackupArn
+	eventually(t, 10*time.Second, "backup AVAILABLE", func() (bool, string) {
+		d, err := east.DescribeBackup(ctx, &dynamodb.DescribeBackupInput{BackupArn: arn})
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.BackupDescription.BackupDetails.BackupStatus == types.BackupStatusAvailable, string(d.BackupDescription.BackupDetails.BackupStatus)
+	})
+	for round := 0; round < 5; round++ {
+		target := fmt.Sprintf("race-dst-%d", round)
+		stop := make(chan struct{})
+		seen := make(chan string, 4)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					d, err := east.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(target)})
+					if err == nil && d.Table.TableStatus != types.TableStatusCreating {
+						seen <- string(d.Table.TableStatus)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := east.RestoreTableFromBackup(ctx, &dynamodb.RestoreTableFromBackupInput{BackupArn: arn, TargetTableName: aws.String(target)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // well inside the 5 s restore
+		close(stop)
+		wg.Wait()
+		close(seen)
+		for st := range seen {
+			t.Fatalf("round %d: a describe racing the restore saw %s, want CREATING until the restore completes", round, st)
+		}
+	}
 }
