@@ -283,3 +283,60 @@ func TestLossChangedStreamARNFailsLoudly(t *testing.T) {
 	}
 	requireLoss(t, e, runFor(m, 40*time.Second))
 }
+
+// loseSeqSave is a checkpoint client whose next save of a shard position, once
+// armed, fails as if another worker had taken the shard's lease.
+type loseSeqSave struct {
+	DynamoDBAPI
+	armed, fired atomic.Bool
+}
+
+func (c *loseSeqSave) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if c.armed.Load() {
+		for _, name := range in.ExpressionAttributeNames {
+			if name == "seq" && c.armed.CompareAndSwap(true, false) {
+				c.fired.Store(true)
+				// Slow (four of the drain's quiet periods, within the request
+				// timeout), so that the drain's checks run while the page is in
+				// hand.
+				time.Sleep(800 * time.Millisecond)
+				return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+			}
+		}
+	}
+	return c.DynamoDBAPI.UpdateItem(ctx, in, o...)
+}
+
+// A drain ends only once every shard's tip is applied and checkpointed. The
+// drain finds records written after the catch-up in a short page; the save of
+// that page's position takes longer than the drain's quiet period and then
+// fails with the lease lost. The drain must not count the shard as at its tip
+// on the strength of the page alone: it waits until the shard is read again and
+// its position saved, so nothing is pending behind the checkpoint when it
+// returns (a cutover would refuse it as "still being written").
+//
+// Catches: the reader marking the shard at its tip when it receives a short
+// page, before applying and checkpointing it (readShard).
+func TestDrainEndsOnlyOnACheckpointedTip(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, 20, 100)
+	ck := &loseSeqSave{DynamoDBAPI: e.dst}
+	m := e.newMigration(t, func(c *Config) { c.HandOff = HandOffReplay; c.CheckpointClient = ck })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	must(t, m.Start(ctx))
+	must(t, m.Backfill(ctx))
+	must(t, m.CatchUp(ctx))
+	seed(t, e.src, e.srcTable, 100, 5, 100)
+	ck.armed.Store(true)
+	must(t, m.Drain(ctx, 200*time.Millisecond))
+	if !ck.fired.Load() {
+		t.Fatal("no shard position was saved during the drain: the fault never fired")
+	}
+	p, err := m.Pending(ctx)
+	must(t, err)
+	if p.Records != 0 {
+		t.Fatalf("%d records are behind the checkpoint after the drain returned", p.Records)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}

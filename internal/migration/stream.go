@@ -24,7 +24,7 @@ const (
 // reader is the status of one shard this process reads.
 type reader struct {
 	mu       sync.Mutex
-	tipAt    time.Time // start of the latest poll that reached the shard's tip (a short page)
+	tipAt    time.Time // start of the latest poll that reached the shard's tip (a short page), once that page is applied and checkpointed
 	behind   time.Time // ApproximateCreationDateTime of the last applied record while not caught up
 	finished bool
 }
@@ -341,11 +341,6 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 		if err != nil {
 			return m.classifyReadError(ctx, ck.ID, seq, err)
 		}
-		if short(out.Records) {
-			r.mu.Lock()
-			r.tipAt = pollStart
-			r.mu.Unlock()
-		}
 		if n := len(out.Records); n > 0 {
 			cs, err := m.changesFromRecords(out.Records)
 			if err != nil {
@@ -375,6 +370,14 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			m.lastRecordsMs.Store(time.Now().UnixMilli())
 			r.mu.Lock()
 			r.behind = time.UnixMilli(lastMs)
+			r.mu.Unlock()
+		}
+		// The shard is at its tip only once the short page's records are
+		// applied and checkpointed: a drain that stops on it leaves nothing
+		// behind the checkpoint.
+		if short(out.Records) {
+			r.mu.Lock()
+			r.tipAt = pollStart
 			r.mu.Unlock()
 		}
 		if out.NextShardIterator == nil {
