@@ -634,7 +634,9 @@ func (s *Server) startRestore(req *request, o restoreOverrides, source map[strin
 	}
 	// The restore is registered before DynamoDB Local creates the table, which
 	// it shows ACTIVE at once: a describe in between must see it CREATING, as
-	// DynamoDB shows a table until its restore completes.
+	// DynamoDB shows a table until its restore completes (API reference,
+	// RestoreTableFromBackup and RestoreTableToPointInTime: TableStatus CREATING,
+	// RestoreSummary.RestoreInProgress).
 	key := tableKey{req.region, o.TargetTableName}
 	bk := s.bk
 	s.mu.Lock()

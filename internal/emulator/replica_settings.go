@@ -96,18 +96,10 @@ func (s *Server) classLocked(region, name string) string {
 // a -1 ceiling read back into global_secondary_index.on_demand_throughput breaks).
 // A ceiling that was set is kept: only a value of -1 is dropped.
 func decorateOnDemandLocked(table map[string]json.RawMessage) {
-	raw, ok := table["GlobalSecondaryIndexes"]
-	if !ok {
-		return
-	}
-	var gsis []map[string]json.RawMessage
-	if json.Unmarshal(raw, &gsis) != nil {
-		return
-	}
-	for _, g := range gsis {
+	editGSIs(table, func(g map[string]json.RawMessage) {
 		var od map[string]int64
 		if json.Unmarshal(g["OnDemandThroughput"], &od) != nil || od == nil {
-			continue
+			return
 		}
 		for k, v := range od {
 			if v == -1 {
@@ -119,6 +111,5 @@ func decorateOnDemandLocked(table map[string]json.RawMessage) {
 		} else {
 			g["OnDemandThroughput"], _ = json.Marshal(od)
 		}
-	}
-	table["GlobalSecondaryIndexes"], _ = json.Marshal(gsis)
+	})
 }

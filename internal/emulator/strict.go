@@ -63,6 +63,17 @@ func decorateWarmLocked(m *tableMeta, table map[string]json.RawMessage) {
 	w := m.warmOf(billing.BillingMode, pt)
 	table["WarmThroughput"], _ = json.Marshal(map[string]any{
 		"ReadUnitsPerSecond": w.ReadUnitsPerSecond, "WriteUnitsPerSecond": w.WriteUnitsPerSecond, "Status": "ACTIVE"})
+	editGSIs(table, func(g map[string]json.RawMessage) {
+		var gpt *throughput
+		_ = json.Unmarshal(g["ProvisionedThroughput"], &gpt)
+		gw := defaultWarm(billing.BillingMode, gpt)
+		g["WarmThroughput"], _ = json.Marshal(map[string]any{
+			"ReadUnitsPerSecond": gw.ReadUnitsPerSecond, "WriteUnitsPerSecond": gw.WriteUnitsPerSecond, "Status": "ACTIVE"})
+	})
+}
+
+// editGSIs calls edit on each GSI of a table description and stores the result.
+func editGSIs(table map[string]json.RawMessage, edit func(gsi map[string]json.RawMessage)) {
 	raw, ok := table["GlobalSecondaryIndexes"]
 	if !ok {
 		return
@@ -72,11 +83,7 @@ func decorateWarmLocked(m *tableMeta, table map[string]json.RawMessage) {
 		return
 	}
 	for _, g := range gsis {
-		var gpt *throughput
-		_ = json.Unmarshal(g["ProvisionedThroughput"], &gpt)
-		gw := defaultWarm(billing.BillingMode, gpt)
-		g["WarmThroughput"], _ = json.Marshal(map[string]any{
-			"ReadUnitsPerSecond": gw.ReadUnitsPerSecond, "WriteUnitsPerSecond": gw.WriteUnitsPerSecond, "Status": "ACTIVE"})
+		edit(g)
 	}
 	table["GlobalSecondaryIndexes"], _ = json.Marshal(gsis)
 }

@@ -177,9 +177,11 @@ const maxTotalSegments = 1_000_000
 // only within its Scan segment.
 func scanSplitFor(sizeBytes, items int64, segments int) int64 {
 	per := int64(segments)
-	split := max((sizeBytes+per*scanSegmentBytes-1)/(per*scanSegmentBytes), (items+per*scanSegmentItems-1)/(per*scanSegmentItems))
+	split := max(ceilDiv(sizeBytes, per*scanSegmentBytes), ceilDiv(items, per*scanSegmentItems))
 	return max(1, min(split, int64(maxTotalSegments/segments)))
 }
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 type scanPage struct {
 	items   []Item
@@ -220,7 +222,7 @@ func (m *Migration) copySegment(l *lease, n int, ck Item) error {
 					ConsistentRead:         aws.Bool(true),
 					ExclusiveStartKey:      start,
 					Limit:                  aws.Int32(scanPageItems),
-					ReturnConsumedCapacity: m.readCapacity(),
+					ReturnConsumedCapacity: m.readLim.capacity(),
 				}, noSDKRetry)
 			})
 			if err != nil {

@@ -120,6 +120,16 @@ type iamPath struct {
 	mod     func(*Config)
 }
 
+// env is the path's source (us-east-1, 300 items) and target (eu-west-1), prepared.
+func (p iamPath) env(t *testing.T) *env {
+	e := newEnv(t, "us-east-1", "eu-west-1")
+	if p.prepare != nil {
+		p.prepare(t, e)
+	}
+	seed(t, e.src, e.srcTable, 0, 300, 100)
+	return e
+}
+
 // iamPaths are both hand-offs, a stream the migration enables, a KEYS_ONLY
 // stream, a non-empty target with OverwriteTarget and the version attribute.
 func iamPaths() []iamPath {
@@ -212,13 +222,9 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 	got := map[string]map[string]bool{}
 	for _, p := range iamPaths() {
 		t.Run(p.name, func(t *testing.T) {
-			e := newEnv(t, "us-east-1", "eu-west-1")
-			if p.prepare != nil {
-				p.prepare(t, e)
-			}
+			e := p.env(t)
 			rec := newCallRecorder(e)
 			re := recordingEnv(e, rec)
-			seed(t, e.src, e.srcTable, 0, 300, 100)
 			m := re.newMigration(t, p.mod)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -255,11 +261,7 @@ func TestIAMRunnerPermissionsMatchCalls(t *testing.T) {
 	got := map[string]map[string]bool{}
 	for _, p := range iamPaths() {
 		t.Run(p.name, func(t *testing.T) {
-			e := newEnv(t, "us-east-1", "eu-west-1")
-			if p.prepare != nil {
-				p.prepare(t, e)
-			}
-			seed(t, e.src, e.srcTable, 0, 300, 100)
+			e := p.env(t)
 			m := e.newMigration(t, p.mod)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()

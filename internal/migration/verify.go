@@ -85,7 +85,7 @@ func (m *Migration) scanAll(ctx context.Context, c DynamoDBAPI, table string, in
 			req.TableName = &table
 			req.Segment, req.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
 			req.ConsistentRead = aws.Bool(true)
-			req.ReturnConsumedCapacity = m.readCapacity()
+			req.ReturnConsumedCapacity = m.readLim.capacity()
 			for {
 				if err := m.readLim.Wait(gctx); err != nil {
 					return err
@@ -217,7 +217,7 @@ func (m *Migration) batchGet(ctx context.Context, c DynamoDBAPI, table string, k
 				return nil, err
 			}
 			res, err := call(ctx, m.log, "BatchGetItem "+table, func(ctx context.Context) (*dynamodb.BatchGetItemOutput, error) {
-				return c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: m.readCapacity()}, noSDKRetry)
+				return c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending, ReturnConsumedCapacity: m.readLim.capacity()}, noSDKRetry)
 			})
 			if err != nil {
 				return nil, err
