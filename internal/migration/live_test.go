@@ -197,3 +197,33 @@ func writeLimitHolds(t *testing.T, h, want HandOff) {
 		t.Fatalf("4000 one-unit items at 250 units/s took %s although the backend takes %.0f/s: under 80%% of the limit was used", el.Round(time.Millisecond), ceiling)
 	}
 }
+
+// TestRunStopsWithoutWaitingForAPoll: when a run's work is done, it returns
+// without waiting for an idle shard reader's poll interval to end (the source
+// gets no writes, so every reader idles at the tip); every such wait would be
+// added to the apply.
+func TestRunStopsWithoutWaitingForAPoll(t *testing.T) {
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, 200, 50)
+	const poll = 20 * time.Second
+	m := e.newMigration(t, func(c *Config) {
+		c.PollInterval = poll
+		c.LeaseDuration = 3 * poll // a stopping run abandons its pages after a lease duration
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	must(t, m.Start(ctx))
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{{"Backfill", m.Backfill}, {"CatchUp", m.CatchUp}} {
+		start := time.Now()
+		must(t, step.run(ctx))
+		took := time.Since(start)
+		t.Logf("%s: %s", step.name, took.Round(time.Millisecond))
+		if took >= poll/2 {
+			t.Fatalf("%s took %s: it waited for a reader's %s poll interval", step.name, took.Round(time.Millisecond), poll)
+		}
+	}
+	requireSame(t, e, m.cfg.Transform, "pk", nil)
+}

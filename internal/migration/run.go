@@ -58,7 +58,10 @@ func (m *Migration) run(ctx context.Context, stop func() bool, draining bool) er
 	go func() { defer wg.Done(); defer workers.Done(); report(m.backfillLoop(ctx)) }()
 	go func() { defer wg.Done(); defer workers.Done(); report(m.streamLoop(ctx, errc)) }()
 	go func() { defer wg.Done(); m.progressLoop(ctx) }()
-	tick := time.NewTicker(200 * time.Millisecond)
+	// stop reads only what the workers keep in memory, so it is checked
+	// often: every tick between the work being done and run returning is
+	// added to the apply.
+	tick := time.NewTicker(stopCheckInterval)
 	defer tick.Stop()
 	for {
 		select {
@@ -77,6 +80,9 @@ func (m *Migration) run(ctx context.Context, stop func() bool, draining bool) er
 		}
 	}
 }
+
+// stopCheckInterval is how often run asks its stop function.
+const stopCheckInterval = 50 * time.Millisecond
 
 type quitKey struct{}
 

@@ -395,7 +395,9 @@ func (m *Migration) readShard(l *lease, ck shardCheckpoint, r *reader) error {
 			r.mu.Lock()
 			r.behind = time.Time{}
 			r.mu.Unlock()
-			if err := sleepCtx(ctx, m.cfg.PollInterval); err != nil {
+			// A run that stops (finishPages) waits for its readers: the wait
+			// ends with the run, not after the poll interval.
+			if err := sleepUnlessQuitting(ctx, m.cfg.PollInterval); err != nil {
 				return err
 			}
 		}
