@@ -101,12 +101,13 @@ func BenchmarkLiveMigrationApply(b *testing.B) {
 			scratch := acctest.RandomName("bench-mig-raw")
 			acctest.CreateTable(b, acctest.TableSpec{Name: scratch, Region: dstRegion, HashKey: "pk"})
 			defer deleteTables(dst, scratch)
-			jvm0, idle0 := processCPU(b, emu.LocalPID()), machineIdle(b)
+			before := usageNow(b, emu.LocalPID())
 			start := time.Now()
 			benchWrite(b, dst, scratch, n, size)
 			raw := float64(n) / time.Since(start).Seconds()
+			used := usageNow(b, emu.LocalPID()).since(before)
 			b.Logf("raw ceiling %.0f items/s; DynamoDB Local %d µs per item; machine idle %.1f s", raw,
-				(processCPU(b, emu.LocalPID())-jvm0).Microseconds()/int64(n), (machineIdle(b)[0] - idle0[0]).Seconds())
+				used.local.Microseconds()/int64(n), used.idle.Seconds())
 			return raw
 		}
 		raws := []float64{ceiling()}
@@ -145,49 +146,53 @@ type benchRun struct {
 	out     string
 	elapsed time.Duration
 	rssMB   float64
-	// cpu is the CPU time the apply took: DynamoDB Local's, the emulator
-	// front's (this process's), and Terraform's with the provider's.
-	cpu [3]time.Duration
-	// idle and steal are the machine's CPU time (all cores) left idle or taken
-	// by its host during the apply.
-	idle, steal time.Duration
+	used    usage         // during the apply
+	tf      time.Duration // Terraform's CPU time with the provider's
 }
 
-// cpuPerItem describes run.cpu per item copied.
+// cpuPerItem describes the apply's CPU use per item copied.
 func (r benchRun) cpuPerItem(n int) string {
 	us := func(d time.Duration) int64 { return d.Microseconds() / int64(n) }
 	return fmt.Sprintf("CPU per item: DynamoDB Local %d µs, emulator front %d µs, Terraform and provider %d µs; machine idle %.1f s, stolen %.1f s",
-		us(r.cpu[0]), us(r.cpu[1]), us(r.cpu[2]), r.idle.Seconds(), r.steal.Seconds())
+		us(r.used.local), us(r.used.front), us(r.tf), r.used.idle.Seconds(), r.used.stolen.Seconds())
 }
 
-// machineIdle is the machine's idle (with I/O wait) and stolen CPU time so far,
-// from the first line of /proc/stat (clock ticks of 1/100 s).
-func machineIdle(b *testing.B) [2]time.Duration {
+// usage is CPU time used so far (or between two snapshots): DynamoDB Local's,
+// this process's (the emulator's front, and the raw writers while they run),
+// and the machine's idle (with I/O wait) and stolen time over all its cores.
+type usage struct{ local, front, idle, stolen time.Duration }
+
+func (u usage) since(v usage) usage {
+	return usage{u.local - v.local, u.front - v.front, u.idle - v.idle, u.stolen - v.stolen}
+}
+
+// usageNow reads the usage from /proc, in clock ticks of 1/100 s: the first line
+// of /proc/stat (cpu user nice system idle iowait irq softirq steal ...), and
+// fields 14 and 15 (utime, stime) of /proc/<pid>/stat, which follow the command
+// name in parentheses.
+func usageNow(b *testing.B, localPID int) usage {
+	ticks := func(s string) time.Duration {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(v) * 10 * time.Millisecond
+	}
+	process := func(pid int) time.Duration {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		return ticks(f[11]) + ticks(f[12])
+	}
 	stat, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		b.Fatal(err)
 	}
 	line, _, _ := bytes.Cut(stat, []byte("\n"))
-	f := strings.Fields(string(line)) // cpu user nice system idle iowait irq softirq steal ...
-	tick := func(i int) time.Duration {
-		v, _ := strconv.ParseInt(f[i], 10, 64)
-		return time.Duration(v) * 10 * time.Millisecond
-	}
-	return [2]time.Duration{tick(4) + tick(5), tick(8)}
-}
-
-// processCPU is the user and system CPU time process pid has used so far.
-func processCPU(b *testing.B, pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Fields 14 and 15 (utime, stime), in clock ticks of 1/100 s, follow the
-	// command name in parentheses.
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	f := strings.Fields(string(line))
+	return usage{local: process(localPID), front: process(os.Getpid()), idle: ticks(f[4]) + ticks(f[5]), stolen: ticks(f[8])}
 }
 
 // benchMigrate applies a ddbglobal_live_migration with default settings from
@@ -198,7 +203,7 @@ func processCPU(b *testing.B, pid int) time.Duration {
 // that the next apply enables and captures a stream as on a table that never had
 // one.
 func benchMigrate(b *testing.B, work string, env []string, bin string, src *dynamodb.Client, source string, dst *dynamodb.Client, n int) benchRun {
-	jvm := acctest.Emulator(b).LocalPID()
+	localPID := acctest.Emulator(b).LocalPID()
 	target, checkpoint := acctest.RandomName("bench-mig-dst"), acctest.RandomName("bench-mig-ckpt")
 	acctest.CreateTable(b, acctest.TableSpec{Name: target, Region: dstRegion, HashKey: "pk"})
 	dir := filepath.Join(work, target)
@@ -227,17 +232,15 @@ resource "ddbglobal_live_migration" "m" {
 	var out bytes.Buffer
 	apply.Stdout, apply.Stderr = &out, &out
 	peak := watchProcessRSS(bin)
-	jvm0, front0, idle0 := processCPU(b, jvm), processCPU(b, os.Getpid()), machineIdle(b)
+	before := usageNow(b, localPID)
 	start := time.Now()
 	err := apply.Run()
 	run := benchRun{out: out.String(), elapsed: time.Since(start), rssMB: peak.end()}
 	if err != nil {
 		b.Fatalf("terraform apply: %v\n%s", err, out.String())
 	}
-	run.cpu = [3]time.Duration{processCPU(b, jvm) - jvm0, processCPU(b, os.Getpid()) - front0,
-		apply.ProcessState.UserTime() + apply.ProcessState.SystemTime()}
-	idle1 := machineIdle(b)
-	run.idle, run.steal = idle1[0]-idle0[0], idle1[1]-idle0[1]
+	run.used = usageNow(b, localPID).since(before)
+	run.tf = apply.ProcessState.UserTime() + apply.ProcessState.SystemTime()
 	requireTablesExact(b, src, source, dst, target, n)
 
 	destroy := exec.Command("terraform", "destroy", "-auto-approve", "-input=false", "-no-color")
