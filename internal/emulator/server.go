@@ -466,7 +466,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, protoDynamoDB, errorf("UnknownOperationException", http.StatusBadRequest, "An unknown operation was requested."))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	body, err := readBody(r.Body, r.ContentLength, maxBodyBytes)
 	if err != nil {
 		writeError(w, protoDynamoDB, serializationError(err))
 		return
@@ -592,6 +592,21 @@ func fromLocal(body []byte, scope string) []byte {
 	return body
 }
 
+// readBody reads at most limit bytes of a body. A body of known length (a
+// request's or a response's ContentLength, -1 when unknown) is read into one
+// buffer of that size: a Scan page is up to 1 MB, and reading it in growing
+// steps would copy it many times over.
+func readBody(body io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
 // callLocal sends one call to DynamoDB Local as the shared account in region.
 // target is "DynamoDB_20120810.X" or "DynamoDBStreams_20120810.X". The body and the
 // answer stay in DynamoDB Local's ARN space.
@@ -610,7 +625,7 @@ func (s *Server) callLocal(ctx context.Context, region, target string, body []by
 		return nil, errorf("InternalServerError", http.StatusInternalServerError, "DynamoDB Local: %v", err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	out, err := readBody(resp.Body, resp.ContentLength, maxBodyBytes)
 	if err != nil {
 		return nil, errorf("InternalServerError", http.StatusInternalServerError, "DynamoDB Local: %v", err)
 	}

@@ -65,8 +65,9 @@ func TestBackfillResumesMidSegmentFromSavedKey(t *testing.T) {
 			c.Segments, c.Parallelism = 1, 1
 			c.Source.DynamoDB = scans
 			c.CheckpointClient = e.dst
-			// Slow enough that the stop lands between pages: about a page a second.
-			c.MaxWriteUnits = 1000
+			// Slow enough that the stop lands mid-segment: about a page (512 KB)
+			// a second, 8 s in all, with a position saved every 2 s.
+			c.MaxWriteUnits = 500
 		}
 	}
 	first := &countingScans{DynamoDBAPI: e.src}
@@ -200,4 +201,62 @@ func waitWrites(t *testing.T, w *writer, n int64) {
 			t.Fatalf("the writer made %d of %d changes in 30s", n-(target-w.ops.Load()), n)
 		}
 	}
+}
+
+// countingSaves counts the backfill's position saves: UpdateItems on the
+// checkpoint table that add to a segment's "items".
+type countingSaves struct {
+	DynamoDBAPI
+	saves atomic.Int64
+}
+
+func (c *countingSaves) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	for _, name := range in.ExpressionAttributeNames {
+		if name == "items" {
+			c.saves.Add(1)
+		}
+	}
+	return c.DynamoDBAPI.UpdateItem(ctx, in, o...)
+}
+
+// A segment saves its position at most every checkpointEvery, not after every
+// page: each save is a conditional write to the checkpoint table, which the
+// copy's throughput pays for. What it saves is still exact: the item count and
+// the done mark after the last page.
+//
+// Catches: a save after every page, or a last save skipped.
+func TestBackfillSavesPositionAtMostEveryInterval(t *testing.T) {
+	const items = 4000 // read as 8 Scan segments of 500 small items: 8 pages
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, items, 20)
+	scans := &countingScans{DynamoDBAPI: e.src}
+	saves := &countingSaves{DynamoDBAPI: e.dst}
+	m := e.newMigration(t, func(c *Config) {
+		c.HandOff = HandOffReplay
+		c.Segments, c.Parallelism = 1, 1
+		c.Source.DynamoDB = scans
+		c.CheckpointClient = saves
+	})
+	ctx := context.Background()
+	must(t, m.Start(ctx))
+	saves.saves.Store(0)
+	start := time.Now()
+	must(t, m.Backfill(ctx))
+	elapsed := time.Since(start)
+	pages, n := scans.pages.Load(), saves.saves.Load()
+	t.Logf("%d pages in %s, %d position saves", pages, elapsed.Round(time.Millisecond), n)
+	if pages < 8 {
+		t.Fatalf("the source was read in %d pages; the test needs several", pages)
+	}
+	// The promise (checkpointEvery), spelled out so that a change to it shows here.
+	const every = 2 * time.Second
+	if most := int64(elapsed/every) + 1; n > most || n < 1 {
+		t.Errorf("%d position saves in %s, want 1 to %d (at most one every %s, and the last)", n, elapsed.Round(time.Millisecond), most, every)
+	}
+	st, err := m.Status(ctx)
+	must(t, err)
+	if st.ItemsCopied != items || st.SegmentsDone != 1 {
+		t.Fatalf("status after the backfill: %+v", st)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
 }

@@ -120,7 +120,12 @@
 // within the page (the last record wins), and a page's last sequence number (or
 // a Scan page's LastEvaluatedKey) is checkpointed only after every write of the
 // page landed: a write that did not land is an error, never a gap
-// (TestDefect01PartlyWrittenPageIsAnError). A child shard is read only after its
+// (TestDefect01PartlyWrittenPageIsAnError). A backfill segment saves its
+// position at most every two seconds, and always at its end and when its run
+// stops; whoever resumes it scans again from the saved position and writes
+// again what was written after it, which the hand-off makes harmless as for a
+// page that was written but not saved (TestBackfillSavesPositionAtMostEveryInterval,
+// TestBackfillResumesMidSegmentFromSavedKey). A child shard is read only after its
 // parent is finished (TestReadyShardsLineage, TestEmulatorShardSplits).
 //
 // Fencing, per request: segments and shards are held through leases in the

@@ -434,8 +434,12 @@ func (m *Migration) clearTarget(ctx context.Context) error {
 }
 
 // captureStream enables or adopts the source stream and waits until it is ENABLED.
+// It looks again at once after enabling the stream (the table names its new stream
+// right away), then every 50 ms, doubling up to a second: a stream is usually
+// ENABLED within a second, and every moment spent here delays the apply.
 func (m *Migration) captureStream(ctx context.Context) (arn string, estimate, size int64, err error) {
-	for {
+	wait := 50 * time.Millisecond
+	for enabled := false; ; {
 		t, err := describeTable(ctx, m.src, m.cfg.Source.Table)
 		if err != nil {
 			return "", 0, 0, err
@@ -453,6 +457,10 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate, si
 			if err != nil && !errors.As(err, &inUse) {
 				return "", 0, 0, fmt.Errorf("enabling the stream on %s: %w", m.cfg.Source.Table, err)
 			}
+			if err == nil && !enabled {
+				enabled = true
+				continue
+			}
 		} else if arn := aws.ToString(t.LatestStreamArn); arn != "" {
 			if m.cfg.VersionAttribute != "" && spec.StreamViewType != types.StreamViewTypeNewAndOldImages {
 				return "", 0, 0, m.checkSourceStream(ctx)
@@ -468,9 +476,10 @@ func (m *Migration) captureStream(ctx context.Context) (arn string, estimate, si
 				return arn, aws.ToInt64(t.ItemCount), aws.ToInt64(t.TableSizeBytes), nil
 			}
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, wait); err != nil {
 			return "", 0, 0, err
 		}
+		wait = min(2*wait, time.Second)
 	}
 }
 

@@ -437,14 +437,14 @@ func TestScanSplitFor(t *testing.T) {
 		want        int64
 	}{
 		{0, 0, 16, 1},
-		{1 << 20, 1000, 16, 1},
-		{16 << 20, 16_000, 16, 1},
-		{16<<20 + 1, 16_000, 16, 2},
-		{100 << 20, 100_000, 16, 7},
+		{1 << 19, 500, 16, 1},
+		{8 << 20, 8_000, 16, 1},
+		{8<<20 + 1, 8_000, 16, 2},
+		{100 << 20, 100_000, 16, 13},
 		// Small items: the item count decides (400,000 items of 500 bytes:
-		// 25 Scan segments of 1,000 items per backfill segment, not 12 of 2,000).
-		{200_000_000, 400_000, 16, 25},
-		{0, 16_001, 16, 2},
+		// 50 Scan segments of 500 items per backfill segment, not 24 of 1,000).
+		{200_000_000, 400_000, 16, 50},
+		{0, 8_001, 16, 2},
 		{1 << 40, 0, 16, maxTotalSegments / 16}, // TotalSegments stays within what Scan accepts
 		{0, 1 << 40, 16, maxTotalSegments / 16},
 		{1 << 40, 1 << 40, 1_000_000, 1},
