@@ -5,7 +5,7 @@ import "strings"
 // Permission is what a migration needs on one resource: the IAM actions, each
 // with when it is used.
 type Permission struct {
-	Resource string   // "source table", "source stream", "target table", "checkpoint table"
+	Resource string   // "source table", "source stream", "source backup", "target table", "checkpoint table"
 	Actions  []Action // sorted by name
 }
 
@@ -29,12 +29,33 @@ type Action struct {
 // "Using IAM policies with DynamoDB transactions"); there is no
 // dynamodb:TransactWriteItems action to grant. The stream actions apply to the
 // stream's ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/SOURCE/stream/*).
+//
+// A restore migration (Config.Backfill = BackfillRestore, restore.go) also
+// calls the backup and restore actions: on the source table
+// DescribeContinuousBackups, then RestoreTableToPointInTime (point-in-time
+// recovery) or CreateBackup; on the on-demand backup, whose ARN is
+// arn:aws:dynamodb:REGION:ACCOUNT:table/SOURCE/backup/*, DescribeBackup and
+// RestoreTableFromBackup. DynamoDB's restore writes the target table with the
+// caller's permissions: "RestoreTableFromBackup permissions are necessary on
+// the source backup, and DynamoDB read and write permissions on the target
+// table are necessary for restore functionality. RestoreTableToPointInTime
+// permissions are necessary on the source table, and DynamoDB read and write
+// permissions on the target table are necessary" (AWS: "Using IAM with
+// DynamoDB backup and restore",
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/backuprestore_IAM.html,
+// whose example grants dynamodb:PutItem, UpdateItem, DeleteItem, GetItem,
+// Query, Scan and BatchWriteItem on the target). Those item actions are listed
+// on the target table, GetItem and Query for the restore alone. A sync runner
+// never restores: none of these is a Runner action for the restore.
 func Permissions() []Permission {
 	return []Permission{
 		{Resource: "source table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification, and streams without new images: KEYS_ONLY, OLD_IMAGE",
 				Runner: true, RunnerWhen: "streams without new images: KEYS_ONLY, OLD_IMAGE"},
+			{Name: "dynamodb:CreateBackup", When: "backfill.method = restore, source without point-in-time recovery: the on-demand backup"},
+			{Name: "dynamodb:DescribeContinuousBackups", When: "backfill.method = restore: whether the source has point-in-time recovery"},
 			{Name: "dynamodb:DescribeTable", Runner: true},
+			{Name: "dynamodb:RestoreTableToPointInTime", When: "backfill.method = restore, source with point-in-time recovery"},
 			{Name: "dynamodb:Scan", Runner: true},
 			{Name: "dynamodb:UpdateTable", When: "only when the source's stream is off and the migration enables it"},
 		}},
@@ -43,14 +64,21 @@ func Permissions() []Permission {
 			{Name: "dynamodb:GetRecords", Runner: true},
 			{Name: "dynamodb:GetShardIterator", Runner: true},
 		}},
+		{Resource: "source backup", Actions: []Action{
+			{Name: "dynamodb:DescribeBackup", When: "backfill.method = restore, source without point-in-time recovery"},
+			{Name: "dynamodb:RestoreTableFromBackup", When: "backfill.method = restore, source without point-in-time recovery"},
+		}},
 		{Resource: "target table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification"},
-			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, and overwrite_target", Runner: true, RunnerWhen: "replay hand-off"},
+			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, overwrite_target, and backfill.method = restore", Runner: true, RunnerWhen: "replay hand-off"},
 			{Name: "dynamodb:DeleteItem", Runner: true},
 			{Name: "dynamodb:DescribeTable", Runner: true},
+			{Name: "dynamodb:GetItem", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions"},
 			{Name: "dynamodb:PutItem", Runner: true},
+			{Name: "dynamodb:Query", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions"},
 			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill"},
-			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill", Runner: true},
+			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; backfill.method = restore",
+				Runner: true, RunnerWhen: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill"},
 		}},
 		{Resource: "checkpoint table", Actions: []Action{
 			{Name: "dynamodb:ConditionCheckItem", Runner: true},

@@ -43,10 +43,56 @@ func (r *callRecorder) note(table, action string) {
 		r.errs = append(r.errs, fmt.Sprintf("%s on an unknown table %q", action, table))
 		return
 	}
+	r.noteLocked(res, action)
+}
+
+func (r *callRecorder) noteLocked(res, action string) {
 	if r.calls[res] == nil {
 		r.calls[res] = map[string]bool{}
 	}
 	r.calls[res][action] = true
+}
+
+// tableOfARN is the table name in a table, stream or backup ARN
+// (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME[/backup/...]).
+func tableOfARN(arn string) string {
+	_, after, ok := strings.Cut(arn, ":table/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(after, "/")
+	return name
+}
+
+// noteBackup notes action on a backup of the source table ("source backup",
+// arn:aws:dynamodb:REGION:ACCOUNT:table/SOURCE/backup/*).
+func (r *callRecorder) noteBackup(arn, action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !strings.Contains(arn, "/backup/") || r.tables[tableOfARN(arn)] != "source table" {
+		r.errs = append(r.errs, fmt.Sprintf("%s on %q, not a backup of the source table", action, arn))
+		return
+	}
+	r.noteLocked("source backup", action)
+}
+
+// restoreTargetActions are the item actions DynamoDB's restore needs on its
+// target table, with the caller's permissions: "RestoreTableFromBackup
+// permissions are necessary on the source backup, and DynamoDB read and write
+// permissions on the target table are necessary for restore functionality.
+// RestoreTableToPointInTime permissions are necessary on the source table, and
+// DynamoDB read and write permissions on the target table are necessary"
+// (AWS: "Using IAM with DynamoDB backup and restore",
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/backuprestore_IAM.html;
+// these are the actions of its example policy). The emulator does not check
+// them, so a restore call is recorded as calling them on its target.
+var restoreTargetActions = []string{"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+	"dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}
+
+func (r *callRecorder) noteRestoreTarget(table string) {
+	for _, a := range restoreTargetActions {
+		r.note(table, a)
+	}
 }
 
 func (r *callRecorder) record(params any) {
@@ -74,6 +120,20 @@ func (r *callRecorder) record(params any) {
 				r.note(aws.ToString(it.ConditionCheck.TableName), "dynamodb:ConditionCheckItem")
 			}
 		}
+	case *dynamodb.RestoreTableToPointInTimeInput:
+		// Authorized on the source table; the restore writes the target.
+		src := aws.ToString(in.SourceTableName)
+		if src == "" {
+			src = tableOfARN(aws.ToString(in.SourceTableArn))
+		}
+		r.note(src, op)
+		r.noteRestoreTarget(aws.ToString(in.TargetTableName))
+	case *dynamodb.RestoreTableFromBackupInput:
+		// Authorized on the backup; the restore writes the target.
+		r.noteBackup(aws.ToString(in.BackupArn), op)
+		r.noteRestoreTarget(aws.ToString(in.TargetTableName))
+	case *dynamodb.DescribeBackupInput:
+		r.noteBackup(aws.ToString(in.BackupArn), op)
 	default:
 		if strings.Contains(reflect.TypeOf(params).Elem().PkgPath(), "dynamodbstreams") {
 			r.mu.Lock()
@@ -149,6 +209,31 @@ func iamPaths() []iamPath {
 	}
 }
 
+// iamRestorePath is a restore migration (backfill.method = restore), which a
+// sync runner never runs: TestIAMPermissionsMatchCalls only.
+type iamRestorePath struct {
+	name      string
+	pitr      bool // the source has point-in-time recovery
+	transform Transform
+}
+
+// iamRestorePaths restore to a point in time (with a transform, so that the
+// in-place pass runs) and from an on-demand backup.
+func iamRestorePaths() []iamRestorePath {
+	return []iamRestorePath{
+		{"restore to a point in time, with a transform", true, restoreTransform},
+		{"restore from an on-demand backup", false, Transform{}},
+	}
+}
+
+// env is the path's source (us-east-1, 300 items, PITR if pitr) and the name
+// of a target (eu-west-1) that does not exist yet.
+func (p iamRestorePath) env(t *testing.T) *env {
+	e := restoreEnv(t, "us-east-1", "eu-west-1", p.pitr)
+	seed(t, e.src, e.srcTable, 0, 300, 100)
+	return e
+}
+
 // writeAndDelete runs a writer on e's source until it made 50 writes, then
 // deletes five keys, so that the stream holds puts, updates and deletes. Its
 // puts often lower n below the seeded item's (the writer counts from 0), as an
@@ -211,7 +296,7 @@ func requireCalls(t *testing.T, name string, ps []Permission, got map[string]map
 }
 
 // TestIAMPermissionsMatchCalls runs migrations through every path of iamPaths
-// (with writes during the backfill, Pending, Status, full verification at
+// and iamRestorePaths (with writes during the backfill, Pending, Status, full verification at
 // cutover, Forget, and a new checkpoint table) with SDK clients that record
 // each request's IAM action per resource, and compares the union with
 // Permissions both ways: an action the engine calls but the docs do not list
@@ -220,29 +305,36 @@ func requireCalls(t *testing.T, name string, ps []Permission, got map[string]map
 // fails it.)
 func TestIAMPermissionsMatchCalls(t *testing.T) {
 	got := map[string]map[string]bool{}
+	run := func(t *testing.T, e *env, mod func(*Config), tr Transform) {
+		rec := newCallRecorder(e)
+		re := recordingEnv(e, rec)
+		m := re.newMigration(t, mod)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		must(t, m.Start(ctx))
+		writeAndDelete(t, e, func() { must(t, m.Backfill(ctx)) })
+		_, err := m.Pending(ctx)
+		must(t, err)
+		must(t, m.CatchUp(ctx))
+		_, err = m.Status(ctx)
+		must(t, err)
+		rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
+		must(t, err)
+		if rep.Mismatched != 0 {
+			t.Fatalf("verification: %+v", rep)
+		}
+		must(t, m.Forget(ctx))
+		requireSame(t, e, tr, "pk", nil)
+		addCalls(t, got, rec)
+	}
 	for _, p := range iamPaths() {
+		t.Run(p.name, func(t *testing.T) { run(t, p.env(t), p.mod, Transform{}) })
+	}
+	for _, p := range iamRestorePaths() {
 		t.Run(p.name, func(t *testing.T) {
 			e := p.env(t)
-			rec := newCallRecorder(e)
-			re := recordingEnv(e, rec)
-			m := re.newMigration(t, p.mod)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			must(t, m.Start(ctx))
-			writeAndDelete(t, e, func() { must(t, m.Backfill(ctx)) })
-			_, err := m.Pending(ctx)
-			must(t, err)
-			must(t, m.CatchUp(ctx))
-			_, err = m.Status(ctx)
-			must(t, err)
-			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
-			must(t, err)
-			if rep.Mismatched != 0 {
-				t.Fatalf("verification: %+v", rep)
-			}
-			must(t, m.Forget(ctx))
-			requireSame(t, e, Transform{}, "pk", nil)
-			addCalls(t, got, rec)
+			run(t, e, restoreConfig(p.transform), p.transform)
+			restoredTarget(t, e)
 		})
 	}
 	if !t.Failed() {

@@ -12,6 +12,7 @@ func iamSummary(plan liveMigrationModel) string {
 	names := map[string]string{
 		"source table":     fmt.Sprintf("%s in %s", plan.Source.TableName.ValueString(), plan.Source.Region.ValueString()),
 		"source stream":    fmt.Sprintf("the stream of %s (arn:aws:dynamodb:%s:*:table/%s/stream/*)", plan.Source.TableName.ValueString(), plan.Source.Region.ValueString(), plan.Source.TableName.ValueString()),
+		"source backup":    fmt.Sprintf("the on-demand backups of %s, with backfill.method = restore (arn:aws:dynamodb:%s:*:table/%s/backup/*)", plan.Source.TableName.ValueString(), plan.Source.Region.ValueString(), plan.Source.TableName.ValueString()),
 		"target table":     fmt.Sprintf("%s in %s", plan.Target.TableName.ValueString(), plan.Target.Region.ValueString()),
 		"checkpoint table": fmt.Sprintf("%s in %s", plan.CheckpointTable.ValueString(), plan.Target.Region.ValueString()),
 	}

@@ -37,6 +37,7 @@ func TestIAMActionsDocumentedAndPlanned(t *testing.T) {
 	got := iamSummary(m)
 	for _, want := range []string{"source table, orders in us-east-1: ", "target table, orders-v2 in eu-west-1: ",
 		"checkpoint table, ddbglobal-migrations in eu-west-1: ", "arn:aws:dynamodb:us-east-1:*:table/orders/stream/*",
+		"arn:aws:dynamodb:us-east-1:*:table/orders/backup/*",
 		"the role arn:aws:iam::123456789012:role/reader (assumed for orders): sts:AssumeRole"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("plan summary lacks %q:\n%s", want, got)
