@@ -107,6 +107,7 @@ func TestECSExamplePolicyIsRunnerPermissions(t *testing.T) {
 		"Checkpoints":  {"checkpoint table", "local.checkpoint_arn", ""},
 		"Source":       {"source table", "local.source_arn", ""},
 		"SourceStream": {"source stream", "local.source_arn", "/stream/*"},
+		"SourceBackup": {"source backup", "local.source_arn", "/backup/*"},
 		"Target":       {"target table", "local.target_arn", ""},
 	}
 	policy := taskPolicy(t)

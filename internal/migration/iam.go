@@ -45,17 +45,21 @@ type Action struct {
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/backuprestore_IAM.html,
 // whose example grants dynamodb:PutItem, UpdateItem, DeleteItem, GetItem,
 // Query, Scan and BatchWriteItem on the target). Those item actions are listed
-// on the target table, GetItem and Query for the restore alone. A sync runner
-// never restores: none of these is a Runner action for the restore.
+// on the target table, GetItem and Query for the restore alone. With sync =
+// external the resource leaves the backfill, and so the restore, to the sync
+// runners (whichever worker takes it), so all of these are Runner actions too.
 func Permissions() []Permission {
 	return []Permission{
 		{Resource: "source table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification, and streams without new images: KEYS_ONLY, OLD_IMAGE",
 				Runner: true, RunnerWhen: "streams without new images: KEYS_ONLY, OLD_IMAGE"},
-			{Name: "dynamodb:CreateBackup", When: "backfill.method = restore, source without point-in-time recovery: the on-demand backup"},
-			{Name: "dynamodb:DescribeContinuousBackups", When: "backfill.method = restore: whether the source has point-in-time recovery"},
+			{Name: "dynamodb:CreateBackup", When: "backfill.method = restore, source without point-in-time recovery: the on-demand backup",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery: the on-demand backup"},
+			{Name: "dynamodb:DescribeContinuousBackups", When: "backfill.method = restore: whether the source has point-in-time recovery",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; whether the source has point-in-time recovery"},
 			{Name: "dynamodb:DescribeTable", Runner: true},
-			{Name: "dynamodb:RestoreTableToPointInTime", When: "backfill.method = restore, source with point-in-time recovery"},
+			{Name: "dynamodb:RestoreTableToPointInTime", When: "backfill.method = restore, source with point-in-time recovery",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source with point-in-time recovery"},
 			{Name: "dynamodb:Scan", Runner: true},
 			{Name: "dynamodb:UpdateTable", When: "only when the source's stream is off and the migration enables it"},
 		}},
@@ -65,20 +69,24 @@ func Permissions() []Permission {
 			{Name: "dynamodb:GetShardIterator", Runner: true},
 		}},
 		{Resource: "source backup", Actions: []Action{
-			{Name: "dynamodb:DescribeBackup", When: "backfill.method = restore, source without point-in-time recovery"},
-			{Name: "dynamodb:RestoreTableFromBackup", When: "backfill.method = restore, source without point-in-time recovery"},
+			{Name: "dynamodb:DescribeBackup", When: "backfill.method = restore, source without point-in-time recovery",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery"},
+			{Name: "dynamodb:RestoreTableFromBackup", When: "backfill.method = restore, source without point-in-time recovery",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery"},
 		}},
 		{Resource: "target table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification"},
-			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, overwrite_target, and backfill.method = restore", Runner: true, RunnerWhen: "replay hand-off"},
+			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, overwrite_target, and backfill.method = restore", Runner: true, RunnerWhen: "replay hand-off, and backfill.method = restore with sync = external: a runner may do the restore"},
 			{Name: "dynamodb:DeleteItem", Runner: true},
 			{Name: "dynamodb:DescribeTable", Runner: true},
-			{Name: "dynamodb:GetItem", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions"},
+			{Name: "dynamodb:GetItem", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; DynamoDB's restore writes the target with the caller's permissions"},
 			{Name: "dynamodb:PutItem", Runner: true},
-			{Name: "dynamodb:Query", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions"},
-			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill"},
+			{Name: "dynamodb:Query", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions",
+				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; DynamoDB's restore writes the target with the caller's permissions"},
+			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill; backfill.method = restore with sync = external: a runner may do the restore and its in-place transform pass"},
 			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; backfill.method = restore",
-				Runner: true, RunnerWhen: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill"},
+				Runner: true, RunnerWhen: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; backfill.method = restore with sync = external: a runner may do the restore"},
 		}},
 		{Resource: "checkpoint table", Actions: []Action{
 			{Name: "dynamodb:ConditionCheckItem", Runner: true},

@@ -209,8 +209,9 @@ func iamPaths() []iamPath {
 	}
 }
 
-// iamRestorePath is a restore migration (backfill.method = restore), which a
-// sync runner never runs: TestIAMPermissionsMatchCalls only.
+// iamRestorePath is a restore migration (backfill.method = restore), run by the
+// resource in TestIAMPermissionsMatchCalls and by a sync runner (sync =
+// external) in TestIAMRunnerPermissionsMatchCalls.
 type iamRestorePath struct {
 	name      string
 	pitr      bool // the source has point-in-time recovery
@@ -346,51 +347,64 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 // runner: the resource (unrecorded) starts each migration and later cuts it
 // over; in between a runner, built as ddbglobal-sync builds it (its settings
 // from the checkpoint table, its own clients, which record), does the backfill
-// and the sync while a writer runs, and stops by itself at the cutover. Its
-// calls must be RunnerPermissions exactly, the list the runner's IAM policies
-// in the examples and the fleet guide are checked against.
+// and the sync while a writer runs, and stops by itself at the cutover. For the
+// restore paths (backfill.method = restore with sync = external, where the
+// resource leaves the backfill to the runners) the resource only starts the
+// migration and the runner does the restore, the in-place transform pass and
+// the sync. Its calls must be RunnerPermissions exactly, the list the runner's
+// IAM policies in the examples and the fleet guide are checked against.
 func TestIAMRunnerPermissionsMatchCalls(t *testing.T) {
 	got := map[string]map[string]bool{}
+	run := func(t *testing.T, e *env, mod func(*Config), tr Transform) {
+		m := e.newMigration(t, mod)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		must(t, m.Start(ctx))
+
+		rec := newCallRecorder(e)
+		re := recordingEnv(e, rec)
+		cfg, err := LoadConfig(ctx, re.dst, e.ckTable, e.id)
+		must(t, err)
+		cfg.CheckpointClient = re.dst
+		cfg.Source.DynamoDB, cfg.Source.Streams, cfg.Target.DynamoDB = re.src, re.streams, re.dst
+		cfg.LeaseDuration, cfg.PollInterval, cfg.Logger = 3*time.Second, 100*time.Millisecond, testLogger()
+		if cfg.Backfill == BackfillRestore {
+			cfg.RestoreMargin = 300 * time.Millisecond // tuning, not stored: as restoreConfig
+		}
+		runner, err := New(cfg)
+		must(t, err)
+		done := make(chan error, 1)
+		go func() { done <- runner.RunUntil(ctx, nil) }()
+
+		writeAndDelete(t, e, func() {
+			for {
+				st, err := m.Status(ctx)
+				must(t, err)
+				if st.Phase != PhaseBackfilling {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+		rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
+		if err != nil || rep.Mismatched != 0 {
+			requireSame(t, e, tr, "pk", nil) // names the differing items
+			t.Fatalf("Cutover: %v (report %+v)", err, rep)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the runner: %v", err)
+		}
+		requireSame(t, e, tr, "pk", nil)
+		addCalls(t, got, rec)
+	}
 	for _, p := range iamPaths() {
+		t.Run(p.name, func(t *testing.T) { run(t, p.env(t), p.mod, Transform{}) })
+	}
+	for _, p := range iamRestorePaths() {
 		t.Run(p.name, func(t *testing.T) {
 			e := p.env(t)
-			m := e.newMigration(t, p.mod)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			must(t, m.Start(ctx))
-
-			rec := newCallRecorder(e)
-			re := recordingEnv(e, rec)
-			cfg, err := LoadConfig(ctx, re.dst, e.ckTable, e.id)
-			must(t, err)
-			cfg.CheckpointClient = re.dst
-			cfg.Source.DynamoDB, cfg.Source.Streams, cfg.Target.DynamoDB = re.src, re.streams, re.dst
-			cfg.LeaseDuration, cfg.PollInterval, cfg.Logger = 3*time.Second, 100*time.Millisecond, testLogger()
-			runner, err := New(cfg)
-			must(t, err)
-			done := make(chan error, 1)
-			go func() { done <- runner.RunUntil(ctx, nil) }()
-
-			writeAndDelete(t, e, func() {
-				for {
-					st, err := m.Status(ctx)
-					must(t, err)
-					if st.Phase != PhaseBackfilling {
-						return
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-			})
-			rep, err := m.Cutover(ctx, CutoverOptions{Quiet: 500 * time.Millisecond, Verify: VerifyFull})
-			if err != nil || rep.Mismatched != 0 {
-				requireSame(t, e, Transform{}, "pk", nil) // names the differing items
-				t.Fatalf("Cutover: %v (report %+v)", err, rep)
-			}
-			if err := <-done; err != nil {
-				t.Fatalf("the runner: %v", err)
-			}
-			requireSame(t, e, Transform{}, "pk", nil)
-			addCalls(t, got, rec)
+			run(t, e, restoreConfig(p.transform), p.transform)
+			restoredTarget(t, e)
 		})
 	}
 	if !t.Failed() {

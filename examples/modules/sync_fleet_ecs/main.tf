@@ -120,12 +120,15 @@ data "aws_iam_policy_document" "task" {
   }
   # Read the source and its stream (same account; a role in another account
   # needs these permissions there instead). BatchGetItem reads the items of a
-  # stream without new images (KEYS_ONLY, OLD_IMAGE).
+  # stream without new images (KEYS_ONLY, OLD_IMAGE). With backfill.method =
+  # "restore" a runner may do the restore: DescribeContinuousBackups, then
+  # RestoreTableToPointInTime, or CreateBackup and the SourceBackup statement.
   dynamic "statement" {
     for_each = var.source_table.role_arn == "" ? [1] : []
     content {
-      sid       = "Source"
-      actions   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
+      sid = "Source"
+      actions = ["dynamodb:BatchGetItem", "dynamodb:CreateBackup", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable",
+      "dynamodb:RestoreTableToPointInTime", "dynamodb:Scan"]
       resources = [local.source_arn]
     }
   }
@@ -137,11 +140,24 @@ data "aws_iam_policy_document" "task" {
       resources = ["${local.source_arn}/stream/*"]
     }
   }
+  # The restore's on-demand backup (backfill.method = "restore", source
+  # without point-in-time recovery).
+  dynamic "statement" {
+    for_each = var.source_table.role_arn == "" ? [1] : []
+    content {
+      sid       = "SourceBackup"
+      actions   = ["dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"]
+      resources = ["${local.source_arn}/backup/*"]
+    }
+  }
+  # GetItem and Query are for a restore alone: DynamoDB's restore writes the
+  # target with the caller's permissions.
   dynamic "statement" {
     for_each = var.target_table.role_arn == "" ? [1] : []
     content {
-      sid       = "Target"
-      actions   = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
+      sid = "Target"
+      actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+      "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
       resources = [local.target_arn]
     }
   }
