@@ -296,6 +296,22 @@ func requireCalls(t *testing.T, name string, ps []Permission, got map[string]map
 	}
 }
 
+// forEachIAMPath calls run, as a subtest, with the prepared env, the Config
+// change and the transform of every path of iamPaths and iamRestorePaths; a
+// restore path's target must then have been created by the restore.
+func forEachIAMPath(t *testing.T, run func(t *testing.T, e *env, mod func(*Config), tr Transform)) {
+	for _, p := range iamPaths() {
+		t.Run(p.name, func(t *testing.T) { run(t, p.env(t), p.mod, Transform{}) })
+	}
+	for _, p := range iamRestorePaths() {
+		t.Run(p.name, func(t *testing.T) {
+			e := p.env(t)
+			run(t, e, restoreConfig(p.transform), p.transform)
+			restoredTarget(t, e)
+		})
+	}
+}
+
 // TestIAMPermissionsMatchCalls runs migrations through every path of iamPaths
 // and iamRestorePaths (with writes during the backfill, Pending, Status, full verification at
 // cutover, Forget, and a new checkpoint table) with SDK clients that record
@@ -328,16 +344,7 @@ func TestIAMPermissionsMatchCalls(t *testing.T) {
 		requireSame(t, e, tr, "pk", nil)
 		addCalls(t, got, rec)
 	}
-	for _, p := range iamPaths() {
-		t.Run(p.name, func(t *testing.T) { run(t, p.env(t), p.mod, Transform{}) })
-	}
-	for _, p := range iamRestorePaths() {
-		t.Run(p.name, func(t *testing.T) {
-			e := p.env(t)
-			run(t, e, restoreConfig(p.transform), p.transform)
-			restoredTarget(t, e)
-		})
-	}
+	forEachIAMPath(t, run)
 	if !t.Failed() {
 		requireCalls(t, "Permissions()", Permissions(), got)
 	}
@@ -397,16 +404,7 @@ func TestIAMRunnerPermissionsMatchCalls(t *testing.T) {
 		requireSame(t, e, tr, "pk", nil)
 		addCalls(t, got, rec)
 	}
-	for _, p := range iamPaths() {
-		t.Run(p.name, func(t *testing.T) { run(t, p.env(t), p.mod, Transform{}) })
-	}
-	for _, p := range iamRestorePaths() {
-		t.Run(p.name, func(t *testing.T) {
-			e := p.env(t)
-			run(t, e, restoreConfig(p.transform), p.transform)
-			restoredTarget(t, e)
-		})
-	}
+	forEachIAMPath(t, run)
 	if !t.Failed() {
 		requireCalls(t, "RunnerPermissions()", RunnerPermissions(), got)
 	}
