@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbglobal/terraform-provider-ddbglobal/internal/emulator"
 )
 
 // countingScans counts what the backfill reads from the source: Scan pages,
@@ -257,6 +259,66 @@ func TestBackfillSavesPositionAtMostEveryInterval(t *testing.T) {
 	must(t, err)
 	if st.ItemsCopied != items || st.SegmentsDone != 1 {
 		t.Fatalf("status after the backfill: %+v", st)
+	}
+	requireSame(t, e, Transform{}, "pk", nil)
+}
+
+// firstScans records when the first Scan of each Scan segment was sent.
+type firstScans struct {
+	DynamoDBAPI
+	mu    sync.Mutex
+	first map[int32]time.Time
+}
+
+func (c *firstScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.mu.Lock()
+	if _, ok := c.first[*in.Segment]; !ok {
+		c.first[*in.Segment] = time.Now()
+	}
+	c.mu.Unlock()
+	return c.DynamoDBAPI.Scan(ctx, in, o...)
+}
+
+// The workers of one process claim their segments side by side, so that a slow
+// checkpoint table delays every segment's start by one claim, not by one claim
+// for each segment before it. Claimed one after the other, the eight segments
+// of the provider's 100,000-item benchmark started over half a second, and
+// again when the first eight finished together.
+//
+// Catches: segments claimed one after the other.
+func TestBackfillClaimsSegmentsSideBySide(t *testing.T) {
+	const segments, latency = 8, 500 * time.Millisecond
+	e := newEnv(t, "us-east-1", "us-east-1")
+	seed(t, e.src, e.srcTable, 0, 800, 20) // one Scan segment per backfill segment
+	scans := &firstScans{DynamoDBAPI: e.src, first: map[int32]time.Time{}}
+	m := e.newMigration(t, func(c *Config) {
+		c.HandOff = HandOffReplay
+		c.Segments, c.Parallelism = segments, segments
+		c.Source.DynamoDB = scans
+	})
+	ctx := context.Background()
+	must(t, m.Start(ctx))
+	// A claim is a conditional UpdateItem on the checkpoint table: each takes
+	// half a second from here on.
+	addFaults(t, emulator.Fault{Operation: "UpdateItem", Table: e.ckTable, Latency: latency})
+	must(t, m.Backfill(ctx))
+	if len(scans.first) != segments {
+		t.Fatalf("the source was read in %d Scan segments, want %d (one per backfill segment)", len(scans.first), segments)
+	}
+	var first, last time.Time
+	for _, at := range scans.first {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	// One after the other, the last segment starts at least 7 claims after the first.
+	spread := last.Sub(first)
+	t.Logf("the %d segments' first reads were sent within %s", segments, spread.Round(time.Millisecond))
+	if spread > 3*latency {
+		t.Errorf("the segments' first reads were sent over %s, with claims taking %s: the claims did not overlap", spread.Round(time.Millisecond), latency)
 	}
 	requireSame(t, e, Transform{}, "pk", nil)
 }
