@@ -18,6 +18,14 @@ type Action struct {
 	RunnerWhen string
 }
 
+// byRunner and restoreWrites are the reasons the restore actions carry: with
+// sync = external a runner may do the restore, and the restore writes the
+// target with the caller's permissions (see Permissions).
+const (
+	byRunner      = "backfill.method = restore with sync = external: a runner may do the restore"
+	restoreWrites = "DynamoDB's restore writes the target with the caller's permissions"
+)
+
 // Permissions is every IAM action a migration's engine calls, per resource
 // (TestIAMPermissionsMatchCalls records the calls of runs through every path
 // against the emulator and compares them with this list, both ways). The
@@ -54,12 +62,12 @@ func Permissions() []Permission {
 			{Name: "dynamodb:BatchGetItem", When: "full verification, and streams without new images: KEYS_ONLY, OLD_IMAGE",
 				Runner: true, RunnerWhen: "streams without new images: KEYS_ONLY, OLD_IMAGE"},
 			{Name: "dynamodb:CreateBackup", When: "backfill.method = restore, source without point-in-time recovery: the on-demand backup",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery: the on-demand backup"},
+				Runner: true, RunnerWhen: byRunner + "; source without point-in-time recovery: the on-demand backup"},
 			{Name: "dynamodb:DescribeContinuousBackups", When: "backfill.method = restore: whether the source has point-in-time recovery",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; whether the source has point-in-time recovery"},
+				Runner: true, RunnerWhen: byRunner + "; whether the source has point-in-time recovery"},
 			{Name: "dynamodb:DescribeTable", Runner: true},
 			{Name: "dynamodb:RestoreTableToPointInTime", When: "backfill.method = restore, source with point-in-time recovery",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source with point-in-time recovery"},
+				Runner: true, RunnerWhen: byRunner + "; source with point-in-time recovery"},
 			{Name: "dynamodb:Scan", Runner: true},
 			{Name: "dynamodb:UpdateTable", When: "only when the source's stream is off and the migration enables it"},
 		}},
@@ -70,23 +78,23 @@ func Permissions() []Permission {
 		}},
 		{Resource: "source backup", Actions: []Action{
 			{Name: "dynamodb:DescribeBackup", When: "backfill.method = restore, source without point-in-time recovery",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery"},
+				Runner: true, RunnerWhen: byRunner + "; source without point-in-time recovery"},
 			{Name: "dynamodb:RestoreTableFromBackup", When: "backfill.method = restore, source without point-in-time recovery",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; source without point-in-time recovery"},
+				Runner: true, RunnerWhen: byRunner + "; source without point-in-time recovery"},
 		}},
 		{Resource: "target table", Actions: []Action{
 			{Name: "dynamodb:BatchGetItem", When: "full verification"},
-			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, overwrite_target, and backfill.method = restore", Runner: true, RunnerWhen: "replay hand-off, and backfill.method = restore with sync = external: a runner may do the restore"},
+			{Name: "dynamodb:BatchWriteItem", When: "replay hand-off, overwrite_target, and backfill.method = restore", Runner: true, RunnerWhen: "replay hand-off, and " + byRunner},
 			{Name: "dynamodb:DeleteItem", Runner: true},
 			{Name: "dynamodb:DescribeTable", Runner: true},
-			{Name: "dynamodb:GetItem", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; DynamoDB's restore writes the target with the caller's permissions"},
+			{Name: "dynamodb:GetItem", When: "backfill.method = restore: " + restoreWrites,
+				Runner: true, RunnerWhen: byRunner + "; " + restoreWrites},
 			{Name: "dynamodb:PutItem", Runner: true},
-			{Name: "dynamodb:Query", When: "backfill.method = restore: DynamoDB's restore writes the target with the caller's permissions",
-				Runner: true, RunnerWhen: "backfill.method = restore with sync = external: a runner may do the restore; DynamoDB's restore writes the target with the caller's permissions"},
-			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill; backfill.method = restore with sync = external: a runner may do the restore and its in-place transform pass"},
+			{Name: "dynamodb:Query", When: "backfill.method = restore: " + restoreWrites,
+				Runner: true, RunnerWhen: byRunner + "; " + restoreWrites},
+			{Name: "dynamodb:Scan", Runner: true, RunnerWhen: "insert-if-absent hand-off: the tombstone sweep after the backfill; " + byRunner + " and its in-place transform pass"},
 			{Name: "dynamodb:UpdateItem", When: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; backfill.method = restore",
-				Runner: true, RunnerWhen: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; backfill.method = restore with sync = external: a runner may do the restore"},
+				Runner: true, RunnerWhen: "version_attribute with the insert_if_absent hand-off: removes the marks of streamed writes after the backfill; " + byRunner},
 		}},
 		{Resource: "checkpoint table", Actions: []Action{
 			{Name: "dynamodb:ConditionCheckItem", Runner: true},
